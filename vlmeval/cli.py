@@ -216,6 +216,15 @@ def caption(
             "--tokenizer", help="ptb: Java-free, the jar's tokens; ptb-jar: run CoreNLP's jar itself."
         ),
     ] = TokenizerName.ptb,
+    bertscore_model: BertModelOpt = None,
+    bertscore_layer: BertLayerOpt = None,
+    bertscore_idf: BertIdfOpt = False,
+    bertscore_rescale: BertRescaleOpt = False,
+    bertscore_lang: BertLangOpt = "en",
+    bertscore_baseline: BertBaselineOpt = None,
+    clip_model: ClipModelOpt = None,
+    precision: PrecisionOpt = "fp32",
+    device: DeviceOpt = None,
     allow_missing: AllowMissingOpt = False,
     out: OutOpt = None,
     fmt: FormatOpt = OutputFormat.table,
@@ -246,7 +255,11 @@ def caption(
             progress=progress,
             failures=failures,
             options=common.options(),
-        )
+            neural=_neural(
+                bertscore_model, bertscore_layer, bertscore_idf, bertscore_rescale, bertscore_lang,
+                bertscore_baseline, clip_model, precision, device,
+            ),
+        )  # fmt: skip
     _finish(report, common)
 
 
@@ -259,6 +272,67 @@ class VqaVariant(str, Enum):
 MetricsOpt = Annotated[
     str | None, typer.Option("--metrics", help="Metric keys or families, comma-separated.")
 ]
+# Model-based metrics (BERTScore, CLIPScore): local models only, nothing downloads.
+BertModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--bertscore-model",
+        help="BERTScore model: a local folder or a hub name in the local cache "
+        "\\[default: $VLMEVAL_BERTSCORE_MODEL, else roberta-large].",
+        show_default=False,
+    ),
+]
+BertLayerOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--bertscore-layer", min=0, help="Layer to use \\[default: bert_score's table, else the last]."
+    ),
+]
+BertIdfOpt = Annotated[bool, typer.Option("--bertscore-idf", help="IDF weights from the references.")]
+BertRescaleOpt = Annotated[
+    bool, typer.Option("--bertscore-rescale", help="Rescale with bert_score's baseline for the model.")
+]
+BertLangOpt = Annotated[str, typer.Option("--bertscore-lang", help="Language of the rescale baseline.")]
+BertBaselineOpt = Annotated[
+    Path | None, typer.Option("--bertscore-baseline", help="A custom baseline file (bert_score's format).")
+]
+ClipModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--clip-model",
+        help="CLIP model: a local folder or a cached hub name "
+        "\\[default: $VLMEVAL_CLIP_MODEL, else openai/clip-vit-base-patch32].",
+        show_default=False,
+    ),
+]
+PrecisionOpt = Annotated[
+    str, typer.Option("--precision", help="Model precision: fp32 (reference numbers), bf16 or fp16.")
+]
+DeviceOpt = Annotated[
+    str | None,
+    typer.Option("--device", help="torch device for model metrics \\[default: cuda if available]."),
+]
+
+
+def _neural(model, layer, idf, rescale, lang, baseline, clip_model, precision, device):
+    from vlmeval.models import PRECISIONS
+    from vlmeval.tasks.neural import NeuralOptions
+
+    if precision not in PRECISIONS:
+        raise VlmevalError(f"--precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    return NeuralOptions(
+        bertscore_model=model,
+        bertscore_layer=layer,
+        bertscore_idf=idf,
+        bertscore_rescale=rescale,
+        bertscore_lang=lang,
+        bertscore_baseline=str(baseline) if baseline else None,
+        clip_model=clip_model,
+        precision=precision,
+        device=device,
+    )
+
+
 TokenizerOpt = Annotated[
     TokenizerName,
     typer.Option("--tokenizer", help="For BLEU/METEOR on free-form answers: ptb (Java-free) or ptb-jar."),
@@ -283,6 +357,14 @@ def vqa(
     ] = VqaVariant.official_2021,
     metrics: MetricsOpt = None,
     tokenizer: TokenizerOpt = TokenizerName.ptb,
+    bertscore_model: BertModelOpt = None,
+    bertscore_layer: BertLayerOpt = None,
+    bertscore_idf: BertIdfOpt = False,
+    bertscore_rescale: BertRescaleOpt = False,
+    bertscore_lang: BertLangOpt = "en",
+    bertscore_baseline: BertBaselineOpt = None,
+    precision: PrecisionOpt = "fp32",
+    device: DeviceOpt = None,
     allow_missing: Annotated[
         bool, typer.Option("--allow-missing", help="Score questions without a prediction as 0 (counted).")
     ] = False,
@@ -310,6 +392,10 @@ def vqa(
         report = evaluate_vqa(
             data, keys, variant=variant.value, tokenizer=tokenizer.value, progress=progress,
             failures=failures, options=common.options(),
+            neural=_neural(
+                bertscore_model, bertscore_layer, bertscore_idf, bertscore_rescale, bertscore_lang,
+                bertscore_baseline, None, precision, device,
+            ),
         )  # fmt: skip
     _finish(report, common)
 
@@ -329,6 +415,14 @@ def docvqa(
     ] = 0.5,
     metrics: MetricsOpt = None,
     tokenizer: TokenizerOpt = TokenizerName.ptb,
+    bertscore_model: BertModelOpt = None,
+    bertscore_layer: BertLayerOpt = None,
+    bertscore_idf: BertIdfOpt = False,
+    bertscore_rescale: BertRescaleOpt = False,
+    bertscore_lang: BertLangOpt = "en",
+    bertscore_baseline: BertBaselineOpt = None,
+    precision: PrecisionOpt = "fp32",
+    device: DeviceOpt = None,
     allow_missing: Annotated[
         bool, typer.Option("--allow-missing", help="Score questions without a prediction as 0 (counted).")
     ] = False,
@@ -354,6 +448,10 @@ def docvqa(
         report = evaluate_docvqa(
             data, keys, threshold=threshold, tokenizer=tokenizer.value, progress=progress,
             failures=failures, options=common.options(),
+            neural=_neural(
+                bertscore_model, bertscore_layer, bertscore_idf, bertscore_rescale, bertscore_lang,
+                bertscore_baseline, None, precision, device,
+            ),
         )  # fmt: skip
     _finish(report, common)
 

@@ -24,3 +24,64 @@ def image_size(path: Path) -> tuple[int, int] | None:
             return image.size
     except (FileNotFoundError, IsADirectoryError, UnidentifiedImageError, OSError):
         return None
+
+
+# CLIP's preprocessing constants (openai/CLIP clip.py _transform); a model's preprocessor_config.json wins
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+class ImageProblem(Exception):
+    """An image that cannot be used: ``reason`` is the report's skip key."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+
+
+def clip_pixels(path: Path, size: int = 224, mean=CLIP_MEAN, std=CLIP_STD):
+    """An image as CLIPScore's reference (jmhessel/clipscore) feeds CLIP: resized bicubic so the short side is
+    ``size`` (torchvision's rule on a PIL image), centre-cropped (torchvision's rounding), converted to RGB,
+    scaled to [0, 1] and normalised; float32 [3, size, size].
+
+    Defined behaviour for what the reference leaves to chance:
+    - EXIF orientation is applied (the image as a viewer shows it; the reference ignores the tag);
+    - palette and 1-bit images become RGB(A) before resizing (Pillow would resize them nearest-neighbour);
+    - 16-bit and 32-bit greyscale is scaled to 8 bits (value / 257; the reference would saturate at 255);
+    - grey, RGBA, LA and CMYK are resized in their own mode and then converted to RGB as the reference does
+      (alpha is dropped, CMYK uses Pillow's conversion);
+    - a missing file, an unreadable or truncated one raises ImageProblem (counted, never scored).
+    """
+    import numpy as np
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as opened:
+            opened.load()  # decode now: a truncated file fails here, not later
+            image = ImageOps.exif_transpose(opened)
+            if image is opened:
+                image = opened.copy()
+    except FileNotFoundError:
+        raise ImageProblem("missing_image", f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageProblem("missing_image", f"{path}: a folder, not an image") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageProblem("unreadable_image", f"{path}: {exc}") from None
+    if image.mode in ("P", "PA", "1"):
+        image = image.convert("RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB")
+    elif image.mode.startswith("I;16") or image.mode == "I":
+        wide = np.asarray(image, dtype=np.float64)
+        image = Image.fromarray(np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8), "L")
+    elif image.mode == "F":
+        image = Image.fromarray(np.clip(np.rint(np.asarray(image)), 0, 255).astype(np.uint8), "L")
+    width, height = image.size
+    short, long = (width, height) if width <= height else (height, width)
+    new_short, new_long = size, int(size * long / short)
+    new_w, new_h = (new_short, new_long) if width <= height else (new_long, new_short)
+    if (new_w, new_h) != (width, height):
+        image = image.resize((new_w, new_h), Image.BICUBIC)
+    top, left = int(round((new_h - size) / 2.0)), int(round((new_w - size) / 2.0))
+    image = image.crop((left, top, left + size, top + size)).convert("RGB")
+    pixels = np.asarray(image, dtype=np.float32) / 255.0
+    pixels = (pixels - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
+    return np.ascontiguousarray(pixels.transpose(2, 0, 1))

@@ -18,12 +18,13 @@ def worst_samples(
     higher_is_better: bool = True,
     extra: dict[str, Sequence[Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows ``{id, score, prediction, reference, ...}``, worst first; ties keep input order."""
+    """Rows ``{id, score, prediction, reference, ...}``, worst first; ties keep input order. Samples the
+    metric did not score (NaN: no image, no ground-truth box) are not failures."""
     if k <= 0 or len(ids) == 0:
         return []
     values = np.asarray(scores, dtype=np.float64)
-    key = np.where(np.isnan(values), -np.inf, values if higher_is_better else -values)
-    order = np.argsort(key, kind="stable")[:k]
+    key = np.where(np.isnan(values), np.inf, values if higher_is_better else -values)
+    order = [i for i in np.argsort(key, kind="stable")[:k] if not np.isnan(values[i])]
     rows = []
     for i in order:
         row = {

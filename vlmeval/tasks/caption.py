@@ -26,6 +26,7 @@ PARITY = "pycocoevalcap-1.2"
 SMALL_CORPUS = 100
 CHUNK_IMAGES = 10_000  # images per chunk: bounds memory whatever the corpus size
 NGRAM_METRICS = {"Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "CIDEr"}
+NEURAL_KEYS = {"BERTScore_P", "BERTScore_R", "BERTScore_F1", "CLIPScore", "RefCLIPScore"}
 
 
 _NOT_SINGLE_SPACED = re.compile(r"[^\S ]|  |^ | $")
@@ -56,6 +57,9 @@ class TextScores:
     tokens: list[str]
     java: str | None = None
     estimators: dict[str, Any] = field(default_factory=dict)  # bootstrap estimators beyond per-sample stats
+    environment: dict[str, str] = field(default_factory=dict)  # versions of what ran (torch, transformers)
+    skipped: dict[str, int] = field(default_factory=dict)  # samples a metric could not score (no image)
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 def score_captions(
@@ -67,11 +71,15 @@ def score_captions(
     progress: Progress = QUIET,
     chunk_images: int = CHUNK_IMAGES,
     unit: str = "images",
+    neural: Any = None,
+    images: list[str | None] | None = None,
 ) -> TextScores:
     """BLEU, METEOR, ROUGE-L, CIDEr-D, SPICE as COCOEvalCap computes them: PTB-tokenize predictions and
-    references, then score the tokens. Used by the caption task and for free-form VQA/DocVQA answers."""
+    references, then score the tokens. Used by the caption task and for free-form VQA/DocVQA answers.
+    BERTScore and CLIPScore/RefCLIPScore (``neural`` options, ``images`` paths) run on the raw text."""
     warnings: list[str] = []
-    wanted = list(metric_keys)
+    wanted = [k for k in metric_keys if k not in NEURAL_KEYS]
+    neural_keys = [k for k in metric_keys if k in NEURAL_KEYS]
     java_version = None
     meteor_jar = None
     if "METEOR" in wanted:
@@ -184,14 +192,35 @@ def score_captions(
     finally:
         if meteor_jar is not None:
             meteor_jar.close()
-    estimators = {}
+    result = TextScores(metrics, per_sample, sigs, warnings, stats, scored.hyps, java_version)
+    if neural_keys:
+        _score_neural(predictions, references, neural_keys, neural, images, progress, result)
     if scored.cider_stats is not None and "CIDEr" in metrics:
         from vlmeval.metrics.cider import cider_corpus
 
         cider_stats = scored.cider_stats
         # document frequencies recomputed on every resample, as a corpus of those images would have them
-        estimators["CIDEr"] = lambda weights: cider_corpus(cider_stats, weights)
-    return TextScores(metrics, per_sample, sigs, warnings, stats, scored.hyps, java_version, estimators)
+        result.estimators["CIDEr"] = lambda weights: cider_corpus(cider_stats, weights)
+    return result
+
+
+def _score_neural(predictions, references, keys, options, images, progress, result: TextScores) -> None:
+    from vlmeval.tasks.neural import NeuralOptions, NeuralScores, score_bertscore, score_clip
+
+    options = options or NeuralOptions()
+    out = NeuralScores()
+    if any(k.startswith("BERTScore") for k in keys):
+        score_bertscore(predictions, references, options, out, progress)
+    if any(k in ("CLIPScore", "RefCLIPScore") for k in keys):
+        score_clip(predictions, references, images or [None] * len(predictions), keys, options, out, progress)
+    for key in keys:
+        result.metrics[key] = out.metrics[key]
+        result.per_sample[key] = out.per_sample[key]
+        result.signature[key] = out.signature[key]
+    result.warnings.extend(out.warnings)
+    result.environment.update(out.environment)
+    result.skipped.update(out.skipped)
+    result.counts.update(out.counts)
 
 
 def evaluate_caption(
@@ -203,6 +232,7 @@ def evaluate_caption(
     failures: int = 0,
     options: dict[str, Any] | None = None,
     chunk_images: int = CHUNK_IMAGES,
+    neural: Any = None,
 ) -> Report:
     scores = score_captions(
         data.predictions,
@@ -211,18 +241,31 @@ def evaluate_caption(
         tokenizer=tokenizer,
         progress=progress,
         chunk_images=chunk_images,
+        neural=neural,
+        images=data.images,
     )
+    counts = data.counts
+    if scores.skipped or scores.counts:
+        counts = {**counts, **scores.counts}
+        counts["skipped"] = {**counts.get("skipped", {}), **scores.skipped}
     ordered = {k: scores.metrics[k] for k in metric_keys if k in scores.metrics}
     report = Report(
         task=TASK,
         metrics=ordered,
         scale={k: scale_of(k) for k in ordered},
         signature={k: scores.signature[k] for k in ordered},
-        counts=data.counts,
+        counts=counts,
         per_sample={"ids": data.ids, **{k: scores.per_sample[k] for k in ordered}},
         inputs=data.inputs,
-        environment=environment(java=scores.java, pycocoevalcap=package_version("pycocoevalcap")),
-        options={"tokenizer": tokenizer, "metrics": metric_keys, **(options or {})},
+        environment=environment(
+            java=scores.java, pycocoevalcap=package_version("pycocoevalcap"), **scores.environment
+        ),
+        options={
+            "tokenizer": tokenizer,
+            "metrics": metric_keys,
+            **({"neural": neural.as_dict()} if neural is not None and NEURAL_KEYS & set(metric_keys) else {}),
+            **(options or {}),
+        },
         warnings=data.warnings + scores.warnings,
         stats=scores.stats,
     )

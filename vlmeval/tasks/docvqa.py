@@ -32,9 +32,10 @@ def evaluate_docvqa(
     progress: Progress = QUIET,
     failures: int = 0,
     options: dict[str, Any] | None = None,
+    neural: Any = None,
 ) -> Report:
     metrics, shown, unit, sigs, warnings, java = common_metrics(
-        data, keys, tokenizer=tokenizer, progress=progress
+        data, keys, tokenizer=tokenizer, progress=progress, neural=neural
     )
     aggregate = {
         "exact_match": lambda xs: 100 * sum(xs) / len(xs),

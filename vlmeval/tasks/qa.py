@@ -15,7 +15,16 @@ from vlmeval.report.failures import worst_samples
 from vlmeval.report.report import Report, environment, package_version
 from vlmeval.report.signature import nrefs, signature
 
-CAPTION_KEYS = {"Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "METEOR"}
+CAPTION_KEYS = {
+    "Bleu_1",
+    "Bleu_2",
+    "Bleu_3",
+    "Bleu_4",
+    "METEOR",
+    "BERTScore_P",
+    "BERTScore_R",
+    "BERTScore_F1",
+}
 ROUGE_KEYS = {"ROUGE_1", "ROUGE_2", "ROUGE_L"}
 
 
@@ -25,7 +34,7 @@ def zero_missing(scores, answered: list[bool]) -> list[float]:
 
 
 def common_metrics(
-    data: QAData, keys: list[str], *, tokenizer: str, progress: Progress
+    data: QAData, keys: list[str], *, tokenizer: str, progress: Progress, neural: Any = None
 ) -> tuple[
     dict[str, float], dict[str, list[float]], dict[str, list[float]], dict[str, str], list[str], str | None
 ]:
@@ -83,6 +92,7 @@ def common_metrics(
             tokenizer=tokenizer,
             progress=progress,
             unit="answers",
+            neural=neural,
         )
         warnings += scores.warnings
         java = scores.java

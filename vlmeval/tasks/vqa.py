@@ -33,9 +33,10 @@ def evaluate_vqa(
     progress: Progress = QUIET,
     failures: int = 0,
     options: dict[str, Any] | None = None,
+    neural: Any = None,
 ) -> Report:
     metrics, shown, unit, sigs, warnings, java = common_metrics(
-        data, keys, tokenizer=tokenizer, progress=progress
+        data, keys, tokenizer=tokenizer, progress=progress, neural=neural
     )
     extra = {}
     aggregate = {

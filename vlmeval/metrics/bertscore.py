@@ -1,0 +1,258 @@
+"""BERTScore, as bert_score 0.3.13 defines it (Zhang et al. 2020).
+
+Each sentence is encoded once (special tokens added, RoBERTa/GPT-2 byte-level BPE with a prefix space,
+truncated at the tokenizer's maximum length, as ``bert_score.utils.sent_encode``); the embeddings of the chosen
+layer are L2-normalised per token. For a candidate c and a reference r:
+
+    P = sum_i w(c_i) max_j cos(c_i, r_j) / sum_i w(c_i)      R = sum_j w(r_j) max_i cos(c_i, r_j) / sum_j w(r_j)
+    F = 2PR / (P + R)
+
+with w = 1 and 0 for [CLS]/[SEP] (``idf=False``), or w = log((M+1)/(df+1)) over the M references (``idf=True``).
+A side with only its two special tokens (an empty sentence) gets P = R = 0; a NaN F becomes 0. With several
+references P, R and F are each the maximum over the references. Rescaling uses bert_score's baseline file:
+``(x - b) / (1 - b)`` with the row of the chosen layer.
+
+One quirk of bert_score is reproduced because it moves real numbers: it matches pairs in batches of 64 (in
+input order, references flattened) padded to the batch's longest sentence, and padded positions score a
+cosine of 0, not minus infinity. So a token whose best real cosine is negative scores 0 whenever the other
+side of its pair is shorter than the longest in that batch. Models with anisotropic embeddings (RoBERTa)
+rarely show it; MiniLM does (0.003 on COCO captions). ``floor_batch=None`` turns it off.
+
+Speed comes from the encoding (each distinct sentence once, sorted by token length, batched by token count,
+the embeddings kept on the device in one flat tensor) and from matching pairs in large padded chunks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+# bert_score.utils.model2layers (0.3.13): the layer bert_score uses by default for a hub model.
+MODEL_LAYERS = {
+    "bert-base-uncased": 9,
+    "bert-large-uncased": 18,
+    "bert-base-cased-finetuned-mrpc": 9,
+    "bert-base-multilingual-cased": 9,
+    "bert-base-chinese": 8,
+    "roberta-base": 10,
+    "roberta-large": 17,
+    "roberta-large-mnli": 19,
+    "roberta-base-openai-detector": 7,
+    "roberta-large-openai-detector": 15,
+    "xlnet-base-cased": 5,
+    "xlnet-large-cased": 7,
+    "xlm-mlm-en-2048": 6,
+    "xlm-mlm-100-1280": 10,
+    "allenai/scibert_scivocab_uncased": 8,
+    "allenai/scibert_scivocab_cased": 9,
+    "nfliu/scibert_basevocab_uncased": 9,
+    "distilroberta-base": 5,
+    "distilbert-base-uncased": 5,
+    "distilbert-base-uncased-distilled-squad": 4,
+    "distilbert-base-multilingual-cased": 5,
+    "albert-base-v1": 10,
+    "albert-large-v1": 17,
+    "albert-xlarge-v1": 16,
+    "albert-xxlarge-v1": 8,
+    "albert-base-v2": 9,
+    "albert-large-v2": 14,
+    "albert-xlarge-v2": 13,
+    "albert-xxlarge-v2": 8,
+    "xlm-roberta-base": 9,
+    "xlm-roberta-large": 17,
+    "google/electra-small-generator": 9,
+    "google/electra-small-discriminator": 11,
+    "google/electra-base-generator": 10,
+    "google/electra-base-discriminator": 9,
+    "google/electra-large-generator": 18,
+    "google/electra-large-discriminator": 14,
+    "microsoft/deberta-base": 9,
+    "microsoft/deberta-base-mnli": 9,
+    "microsoft/deberta-large": 16,
+    "microsoft/deberta-large-mnli": 18,
+    "microsoft/deberta-xlarge": 18,
+    "microsoft/deberta-xlarge-mnli": 40,
+    "microsoft/deberta-v3-xsmall": 10,
+    "microsoft/deberta-v3-small": 4,
+    "microsoft/deberta-v3-base": 9,
+    "microsoft/deberta-v3-large": 12,
+}
+
+
+def idf_weights(reference_ids: Sequence[Sequence[int]]) -> tuple[dict[int, float], float]:
+    """bert_score's ``get_idf_dict``: log((M+1)/(df+1)) over the M references (each counted once per
+    sentence, duplicates included); tokens in no reference get log(M+1), returned as the default."""
+    df: Counter[int] = Counter()
+    for ids in reference_ids:
+        df.update(set(ids))
+    m = len(reference_ids)
+    return {t: math.log((m + 1) / (c + 1)) for t, c in df.items()}, math.log(m + 1)
+
+
+@dataclass
+class EncodedSentences:
+    """Token ids and normalised embeddings of distinct sentences: sentence k has tokens
+    ``flat[offsets[k]:offsets[k] + lengths[k]]``."""
+
+    flat: object  # torch.Tensor [T, d], float32, L2-normalised rows, on the scoring device
+    offsets: np.ndarray
+    lengths: np.ndarray
+    ids: list[list[int]]
+
+
+def greedy_match(
+    encoded: EncodedSentences,
+    weights: object,  # torch.Tensor [T], the weight of every token in ``flat``
+    cand: np.ndarray,
+    ref: np.ndarray,
+    floor_p: np.ndarray | None = None,
+    floor_r: np.ndarray | None = None,
+    chunk_tokens: int = 1_000_000,
+) -> np.ndarray:
+    """P, R, F for each (candidate, reference) pair of sentence indices, shape [pairs, 3]. ``floor_p``/
+    ``floor_r``: pairs whose token maxima for P/R are floored at 0 (bert_score's padding, see above)."""
+    flat, offsets, lengths = encoded.flat, encoded.offsets, encoded.lengths
+    device = flat.device
+    out = np.zeros((len(cand), 3))
+    if len(cand) == 0:
+        return out
+    # pairs sorted by size so that a chunk pads little
+    order = np.lexsort((lengths[ref], lengths[cand]))
+    start = 0
+    while start < len(order):
+        lc_max, lr_max = int(lengths[cand[order[start]]]), 0
+        stop = start
+        # grow the chunk while its padded similarity tensor stays under chunk_tokens entries
+        while stop < len(order):
+            k = order[stop]
+            lc, lr = max(lc_max, int(lengths[cand[k]])), max(lr_max, int(lengths[ref[k]]))
+            if stop > start and (stop - start + 1) * lc * lr > chunk_tokens:
+                break
+            lc_max, lr_max, stop = lc, lr, stop + 1
+        idx = order[start:stop]
+        floors = (
+            None if floor_p is None else floor_p[idx],
+            None if floor_r is None else floor_r[idx],
+        )
+        out[idx] = _match_chunk(
+            flat, weights, offsets, lengths, cand[idx], ref[idx], lc_max, lr_max, device, floors
+        )
+        start = stop
+    return out
+
+
+def _gather(flat, weights, offsets, lengths, which, width, device):
+    import torch
+
+    pos = torch.arange(width, device=device)
+    lens = torch.as_tensor(lengths[which], device=device)
+    mask = pos[None, :] < lens[:, None]
+    index = torch.as_tensor(offsets[which], device=device)[:, None] + pos[None, :]
+    index = torch.where(mask, index, torch.zeros_like(index))
+    emb = flat[index]  # [B, L, d]
+    w = torch.where(mask, weights[index], torch.zeros((), dtype=weights.dtype, device=device))
+    return emb, w, mask, lens
+
+
+def _match_chunk(flat, weights, offsets, lengths, cand, ref, lc, lr, device, floors):
+    import torch
+
+    ce, cw, cm, clen = _gather(flat, weights, offsets, lengths, cand, lc, device)
+    re_, rw, rm, rlen = _gather(flat, weights, offsets, lengths, ref, lr, device)
+    sim = torch.bmm(ce, re_.transpose(1, 2))  # [B, lc, lr]
+    neg = torch.tensor(-math.inf, dtype=sim.dtype, device=device)
+    sim = torch.where(cm[:, :, None] & rm[:, None, :], sim, neg)
+    best_c = sim.max(dim=2).values.masked_fill(~cm, 0.0)  # each candidate token's best reference token
+    best_r = sim.max(dim=1).values.masked_fill(~rm, 0.0)
+    for best, floor in ((best_c, floors[0]), (best_r, floors[1])):
+        if floor is not None and floor.any():
+            rows = torch.as_tensor(floor, device=device)
+            best[rows] = best[rows].clamp_min(0.0)
+    p = (best_c * cw).sum(1) / cw.sum(1)
+    r = (best_r * rw).sum(1) / rw.sum(1)
+    f = 2 * p * r / (p + r)
+    # bert_score: a sentence of only its two special tokens is empty: P = R = 0; F's NaN becomes 0
+    empty = (clen == 2) | (rlen == 2)
+    p, r = p.masked_fill(empty, 0.0), r.masked_fill(empty, 0.0)
+    f = torch.nan_to_num(f, nan=0.0)
+    return torch.stack([p, r, f], dim=1).double().cpu().numpy()
+
+
+def token_weights(encoded: EncodedSentences, idf: dict[int, float] | None, default: float, special: set[int]):
+    """The weight of every token in ``encoded.flat``: 1 (0 for [CLS]/[SEP]) without idf, else its idf."""
+    import torch
+
+    all_ids = np.fromiter(
+        (t for ids in encoded.ids for t in ids), dtype=np.int64, count=int(encoded.lengths.sum())
+    )
+    vocab = np.unique(all_ids)
+    if idf is None:
+        table = np.array([0.0 if t in special else 1.0 for t in vocab.tolist()])
+    else:
+        table = np.array([idf.get(t, default) for t in vocab.tolist()])
+    w = table[np.searchsorted(vocab, all_ids)]
+    return torch.as_tensor(w, dtype=torch.float32, device=encoded.flat.device)
+
+
+def rescale(scores: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+    """bert_score's baseline rescaling, (x - b) / (1 - b), b = (P, R, F) of the layer."""
+    return (scores - baseline[None, :]) / (1 - baseline[None, :])
+
+
+def read_baseline(text: str, layer: int) -> np.ndarray:
+    """The (P, R, F) row of ``layer`` in a bert_score baseline file (CSV: LAYER,P,R,F; row = layer index)."""
+    rows = [line.split(",") for line in text.strip().splitlines()[1:]]
+    return np.array([float(x) for x in rows[layer][1:4]], dtype=np.float32).astype(np.float64)
+
+
+def bertscore(
+    candidates: Sequence[str],
+    references: Sequence[Sequence[str]],
+    encode: Callable[[list[str]], EncodedSentences],
+    *,
+    special_ids: set[int],
+    idf: bool = False,
+    baseline: np.ndarray | None = None,
+    floor_batch: int | None = 64,
+) -> np.ndarray:
+    """Per-candidate [P, R, F] (shape [n, 3]); each candidate takes the max over its references."""
+    sentences: dict[str, int] = {}
+
+    def index(text: str) -> int:
+        key = text.strip()
+        return sentences.setdefault(key, len(sentences))
+
+    cand_idx = np.array([index(c) for c in candidates], dtype=np.int64)
+    flat_refs = [r for rs in references for r in rs]
+    ref_idx = np.array([index(r) for r in flat_refs], dtype=np.int64)
+    group = np.repeat(np.arange(len(references)), [len(rs) for rs in references])
+    encoded = encode(list(sentences))
+    if idf:
+        table, default = idf_weights([encoded.ids[k] for k in ref_idx])
+        weights = token_weights(encoded, table, default, special_ids)
+    else:
+        weights = token_weights(encoded, None, 0.0, special_ids)
+    pair_cand = cand_idx[group]
+    floor_p = floor_r = None
+    if floor_batch:
+        floor_p = _padded_in_batch(encoded.lengths[ref_idx], floor_batch)
+        floor_r = _padded_in_batch(encoded.lengths[pair_cand], floor_batch)
+    pairs = greedy_match(encoded, weights, pair_cand, ref_idx, floor_p, floor_r)
+    out = np.full((len(candidates), 3), -np.inf)
+    np.maximum.at(out, group, pairs)
+    out[np.isneginf(out)] = 0.0  # a candidate without references
+    if baseline is not None:
+        out = rescale(out, baseline)
+    return out
+
+
+def _padded_in_batch(lengths: np.ndarray, batch: int) -> np.ndarray:
+    """Whether each item is shorter than the longest in its batch of ``batch`` consecutive items."""
+    if len(lengths) == 0:
+        return np.zeros(0, dtype=bool)
+    longest = np.maximum.reduceat(lengths, np.arange(0, len(lengths), batch))
+    return lengths < np.repeat(longest, batch)[: len(lengths)]
