@@ -41,6 +41,8 @@ bench: $(VENV)/.full
 	$(BIN)/python benchmarks/vqa.py
 	$(BIN)/python benchmarks/grounding.py
 	$(BIN)/python benchmarks/retrieval.py
+	$(BIN)/python benchmarks/bertscore.py
+	$(BIN)/python benchmarks/clipscore.py
 
 lint: $(VENV)/.full
 	$(BIN)/ruff check vlmeval tests benchmarks fixtures/scripts

@@ -248,27 +248,35 @@ class ClipEncoder:
             self.std = tuple(settings.get("image_std", self.std))
 
     def text_features(self, texts: list[str], batch: int = 256):
-        """L2-normalised text features (float32 numpy) and how many texts were truncated to the context."""
+        """L2-normalised text features (float64 numpy) and how many texts were truncated to the context.
+        Texts are batched by token length (less padding; CLIP's causal text model makes padding inert)."""
         import numpy as np
         import torch
 
-        feats, truncated = [], 0
-        with torch.inference_mode():
-            for a in range(0, len(texts), batch):
-                chunk = texts[a : a + batch]
-                full = self.tokenizer(chunk, add_special_tokens=True)["input_ids"]
-                truncated += sum(len(ids) > self.context for ids in full)
-                enc = self.tokenizer(
-                    chunk, padding=True, truncation=True, max_length=self.context, return_tensors="pt"
-                )
-                out = self.model.get_text_features(
-                    input_ids=enc["input_ids"].to(self.device),
-                    attention_mask=enc["attention_mask"].to(self.device),
-                )
-                feats.append(_features(out).float().cpu().numpy())
+        full = self.tokenizer(texts, add_special_tokens=True)["input_ids"] if texts else []
+        truncated = sum(len(ids) > self.context for ids in full)
+        eot = full[0][-1] if full else 0
+        # clip.tokenize(truncate=True): the first context-1 tokens, then the end-of-text token
+        ids = [x if len(x) <= self.context else x[: self.context - 1] + [eot] for x in full]
+        lengths = np.array([len(x) for x in ids], dtype=np.int64)
+        order = np.argsort(lengths, kind="stable")
         width = self.model.config.projection_dim
-        stacked = np.concatenate(feats) if feats else np.zeros((0, width), dtype=np.float32)
-        return _normalise(stacked), truncated
+        feats = np.zeros((len(ids), width), dtype=np.float32)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eot
+        with torch.inference_mode():
+            for a in range(0, len(order), batch):
+                rows = order[a : a + batch]
+                longest = int(lengths[rows].max())
+                input_ids = torch.full((len(rows), longest), pad, dtype=torch.long)
+                mask = torch.zeros((len(rows), longest), dtype=torch.long)
+                for r, k in enumerate(rows):
+                    input_ids[r, : lengths[k]] = torch.tensor(ids[k])
+                    mask[r, : lengths[k]] = 1
+                out = self.model.get_text_features(
+                    input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device)
+                )
+                feats[rows] = _features(out).float().cpu().numpy()
+        return _normalise(feats), truncated
 
     def image_features(self, pixels):
         import numpy as np
