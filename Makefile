@@ -7,7 +7,7 @@ PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 # pip never resolves a bare "torch" to a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test test-all bench lint clean
+.PHONY: demo test test-all bench lint clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,17 @@ $(VENV)/.full: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.core
 	$(BIN)/vlmeval caption fixtures/caption/coco_val2017_500.jsonl --out $(VENV)/demo-report.json
 
-test: $(VENV)/.full
+# Debian's chromium renders the HTML report in a test; installed when missing and apt can (root), else the
+# browser test is skipped with the command to run.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
+	  echo "chromium not installed (apt-get install chromium): the browser test will be skipped"
+
+test: $(VENV)/.full browser
 	$(BIN)/python -m pytest -q -m "not slow"
 
-test-all: $(VENV)/.full
+test-all: $(VENV)/.full browser
 	VLMEVAL_PTB_EXAMPLES=500 $(BIN)/python -m pytest -q
 
 bench: $(VENV)/.full

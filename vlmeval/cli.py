@@ -95,6 +95,14 @@ FailuresOpt = Annotated[
     int, typer.Option("--failures", min=0, help="Put the K worst samples in the report.", metavar="K")
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or warnings on stderr.")]
+WandbOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wandb",
+        help="Also log the report as a W&B run ($WANDB_PROJECT [default: vlmeval-<task>], $WANDB_ENTITY; "
+        "WANDB_MODE=offline works).",
+    ),
+]
 AllowMissingOpt = Annotated[
     bool,
     typer.Option(
@@ -106,8 +114,11 @@ AllowMissingOpt = Annotated[
 class Common:
     """The common options of one task command."""
 
-    def __init__(self, task, out, fmt, minimum, maximum, min_cider, bootstrap, seed, failures, quiet):
+    def __init__(
+        self, task, out, fmt, minimum, maximum, min_cider, bootstrap, seed, failures, quiet, wandb=False
+    ):
         self.task = task
+        self.wandb = wandb
         self.out = out or Path(f"vlmeval-{task}.json")
         self.format = fmt
         self.bootstrap, self.seed, self.failures, self.quiet = bootstrap, seed, failures, quiet
@@ -164,6 +175,18 @@ def _finish(report, common: Common) -> None:
     if gate_error is not None:
         raise gate_error
     _print_report(report, common.format)
+    if common.wandb:
+        import os
+
+        from vlmeval.report.wandb_log import log_report
+
+        # the report is on disk first: a W&B failure exits 2 with how to retry, and loses nothing
+        where = log_report(
+            report, common.out, project=os.environ.get("WANDB_PROJECT"), entity=os.environ.get("WANDB_ENTITY"),
+            run_name=None, tags=[],
+        )  # fmt: skip
+        if not common.quiet:
+            _stderr().print(f"logged to W&B{f' ({where})' if where else ''}", markup=False)
     if any(not g["passed"] for g in report.gates):
         failed = ", ".join(
             f"{g['metric']} {g['value']:.4g} (needs {g['op']} {g['threshold']:g})"
@@ -236,13 +259,16 @@ def caption(
     bootstrap: BootstrapOpt = 0,
     seed: SeedOpt = 12345,
     failures: FailuresOpt = 0,
+    to_wandb: WandbOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Caption metrics as pycocoevalcap 1.2 computes them (BLEU, METEOR, ROUGE-L, CIDEr-D), plus more on request."""
     from vlmeval.io.captions import load_captions
     from vlmeval.tasks.caption import caption_metrics, evaluate_caption, require_caption_extras
 
-    common = Common("caption", out, fmt, minimum, maximum, min_cider, bootstrap, seed, failures, quiet)
+    common = Common(
+        "caption", out, fmt, minimum, maximum, min_cider, bootstrap, seed, failures, quiet, to_wandb
+    )
     keys = caption_metrics(metrics)
     common.check_gates(keys)
     require_caption_extras(keys)
@@ -376,13 +402,14 @@ def vqa(
     bootstrap: BootstrapOpt = 0,
     seed: SeedOpt = 12345,
     failures: FailuresOpt = 0,
+    to_wandb: WandbOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """VQA accuracy as the official VQA evaluation computes it, with answer-type breakdown, EM and token F1."""
     from vlmeval.io.qa import load_vqa
     from vlmeval.tasks.vqa import evaluate_vqa, vqa_metrics
 
-    common = Common("vqa", out, fmt, minimum, maximum, min_cider, bootstrap, seed, failures, quiet)
+    common = Common("vqa", out, fmt, minimum, maximum, min_cider, bootstrap, seed, failures, quiet, to_wandb)
     keys = vqa_metrics(metrics)
     common.check_gates(keys + (["vqa_accuracy_unrounded"] if "vqa_accuracy" in keys else []))
     if questions is not None and annotations is None:
@@ -434,13 +461,16 @@ def docvqa(
     bootstrap: BootstrapOpt = 0,
     seed: SeedOpt = 12345,
     failures: FailuresOpt = 0,
+    to_wandb: WandbOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """ANLS as the RRC DocVQA/InfographicVQA scorer computes it, with breakdowns, EM and token F1."""
     from vlmeval.io.qa import load_docvqa
     from vlmeval.tasks.docvqa import docvqa_metrics, evaluate_docvqa
 
-    common = Common("docvqa", out, fmt, minimum, maximum, min_cider, bootstrap, seed, failures, quiet)
+    common = Common(
+        "docvqa", out, fmt, minimum, maximum, min_cider, bootstrap, seed, failures, quiet, to_wandb
+    )
     keys = docvqa_metrics(metrics)
     common.check_gates(keys)
     data = load_docvqa(preds, refs, allow_missing=allow_missing)
@@ -529,6 +559,7 @@ def grounding(
     bootstrap: BootstrapOpt = 0,
     seed: SeedOpt = 12345,
     failures: FailuresOpt = 0,
+    to_wandb: WandbOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """IoU, acc@T, centre accuracy, box precision/recall/F1 from boxes in any model's frame; COCO mAP for detection."""
@@ -537,7 +568,9 @@ def grounding(
     from vlmeval.io.readers import read_records
     from vlmeval.tasks.grounding import evaluate_detection, evaluate_grounding, grounding_metrics
 
-    common = Common("grounding", out, fmt, minimum, maximum, min_cider, bootstrap, seed, failures, quiet)
+    common = Common(
+        "grounding", out, fmt, minimum, maximum, min_cider, bootstrap, seed, failures, quiet, to_wandb
+    )
     pred_file = read_records(preds)
     detection = bool(pred_file.records) and is_coco_detection(pred_file)
     keys = grounding_metrics(metrics, iou, detection)
@@ -643,13 +676,16 @@ def retrieval(
     bootstrap: BootstrapOpt = 0,
     seed: SeedOpt = 12345,
     failures: FailuresOpt = 0,
+    to_wandb: WandbOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Recall@K, MRR and NDCG@K from a score matrix, ranked lists, or image/text embeddings (both directions)."""
     from vlmeval.io.retrieval import load_embeddings, load_ranked, load_scores
     from vlmeval.tasks.retrieval import evaluate_retrieval
 
-    common = Common("retrieval", out, fmt, minimum, maximum, min_cider, bootstrap, seed, failures, quiet)
+    common = Common(
+        "retrieval", out, fmt, minimum, maximum, min_cider, bootstrap, seed, failures, quiet, to_wandb
+    )
     try:
         recall_ks = sorted({int(v) for v in k.split(",") if v.strip()})
     except ValueError:
@@ -706,13 +742,23 @@ def report(
     entity: Annotated[str | None, typer.Option("--entity", help="W&B entity.")] = None,
     run_name: Annotated[str | None, typer.Option("--run-name", help="W&B run name.")] = None,
     tags: Annotated[list[str] | None, typer.Option("--tags", help="W&B tag (repeatable).")] = None,
+    html_out: Annotated[
+        Path | None,
+        typer.Option("--html", help="Write a self-contained HTML report (plots, failure images)."),
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Print a saved report; log it to W&B."""
+    """Print a saved report; write it as HTML; log it to W&B."""
     from vlmeval.report.report import load_report
 
     loaded = load_report(path)
     _print_report(loaded, fmt)
+    if html_out is not None:
+        from vlmeval.report.html import write_html
+
+        write_html(loaded, html_out, source=str(path))
+        if not quiet:
+            _stderr().print(f"HTML report written to {html_out}", markup=False)
     if to_wandb:
         from vlmeval.report.wandb_log import log_report
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ wandb = pytest.importorskip("wandb")
 @pytest.fixture
 def wandb_env(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    monkeypatch.setenv("WANDB_DATA_DIR", str(tmp_path / "wandb-data"))  # artifact staging
     monkeypatch.setenv("WANDB_SILENT", "true")
     for key in ("WANDB_API_KEY", "WANDB_ENTITY", "WANDB_PROJECT"):
         monkeypatch.delenv(key, raising=False)
@@ -98,3 +100,52 @@ def test_wandb_failure_keeps_the_report_and_exits_2(cli, wandb_env, monkeypatch)
     assert "W&B logging failed" in result.stderr and "the report is safe at r.json" in result.stderr
     assert (wandb_env / "r.json").read_bytes() == before
     assert os.environ["WANDB_MODE"] == "online"
+
+
+def test_wandb_flag_on_a_task_logs_images_with_box_overlays(cli, wandb_env, monkeypatch):
+    """`vlmeval grounding --wandb`: the failures table carries each image with its boxes as W&B overlays."""
+    from tests.conftest import FIXTURES, write_jsonl
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_PROJECT", "vlm-ground")
+    grounding = FIXTURES / "grounding"
+    keep = {"000000000802.jpg", "000000117645.jpg"}
+    refs = [json.loads(x) for x in (grounding / "refs.jsonl").read_text().splitlines() if x]
+    refs = [r for r in refs if r.get("image") in keep]
+    ids = {r["id"] for r in refs}
+    preds = [json.loads(x) for x in (grounding / "preds_xyxy.jsonl").read_text().splitlines() if x]
+    write_jsonl(wandb_env / "refs.jsonl", refs)
+    write_jsonl(wandb_env / "preds.jsonl", [p for p in preds if p["id"] in ids])
+    result = cli(
+        "grounding", wandb_env / "preds.jsonl", "--refs", wandb_env / "refs.jsonl", "--images",
+        grounding / "images", "--failures", "3", "--out", "g.json", "--wandb", "--quiet",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((wandb_env / "g.json").read_text())
+    runs = list((wandb_env / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(runs) == 1
+    records = read_records(runs[0])
+    run = next(r.run for r in records if r.WhichOneof("record_type") == "run")
+    assert run.project == "vlm-ground"
+    # wandb 0.31 writes a table with media twice: a run file (media as names) and a run_table artifact with
+    # the full cells; the artifact's manifest points at its staged files
+    table_artifact = next(
+        r.artifact
+        for r in records
+        if r.WhichOneof("record_type") == "artifact" and r.artifact.type == "run_table"
+    )
+    files = {e.path: Path(e.local_path) for e in table_artifact.manifest.contents}
+    table = json.loads(files[next(p for p in files if p.endswith("failures.table.json"))].read_text())
+    column = table["columns"].index("image")
+    cells = [row[column] for row in table["data"]]
+    assert len(cells) == 3 and all(c["_type"] == "image-file" for c in cells)
+    for cell, failure in zip(cells, report["failures"]):
+        gt = cell["boxes"]["ground_truth"]
+        pred = cell["boxes"]["predictions"]
+        assert len(gt) == len(failure["reference"]) and len(pred) == 1
+        # positions are in the logged thumbnail's pixels: the original box times the thumbnail scale
+        scale = max(cell["width"], cell["height"]) / 640
+        assert gt[0]["position"]["minX"] == pytest.approx(failure["reference"][0][0] * scale, rel=0.02)
+        assert pred[0]["position"]["maxY"] == pytest.approx(failure["box"][3] * scale, rel=0.02)
+        media = files[cell["path"]]
+        assert media.is_file() and media.stat().st_size > 1000

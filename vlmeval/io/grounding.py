@@ -30,6 +30,7 @@ class GroundingData:
     inputs: list[dict[str, Any]]
     counts: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    images: list[str | None] = field(default_factory=list)  # resolved image path per sample (may not exist)
 
 
 def is_coco_detection(rf: RecordFile) -> bool:
@@ -132,9 +133,14 @@ def load_grounding(
         order, pred_pos = joined.ref_pos, joined.pred_pos
         inputs.append(ref_file.input_entry())
 
-    gt, width, height, scores = [], [], [], []
+    gt, width, height, scores, image_paths = [], [], [], [], []
     for r, p in zip(order, pred_pos):
         rec = ref_records[r]
+        name, base = optional_str(ref_file, r, rec, "image"), ref_file.path.parent
+        if name is None and p >= 0:
+            name, base = optional_str(pred_file, p, pred_file.records[p], "image"), pred_file.path.parent
+        image_path = resolve_image(name, images_dir, base)
+        image_paths.append(str(image_path) if image_path is not None else None)
         gt.append(_gt_boxes(ref_file, r, rec))
         w = number_field(ref_file, r, rec, "width")
         h = number_field(ref_file, r, rec, "height")
@@ -142,11 +148,7 @@ def load_grounding(
             w = w if w is not None else number_field(pred_file, p, pred_file.records[p], "width")
             h = h if h is not None else number_field(pred_file, p, pred_file.records[p], "height")
         if (w is None or h is None) and need_size:
-            name = optional_str(ref_file, r, rec, "image")
-            base = ref_file.path.parent
-            if name is None and p >= 0:
-                name, base = optional_str(pred_file, p, pred_file.records[p], "image"), pred_file.path.parent
-            path = resolve_image(name, images_dir, base)
+            path = image_path
             size = image_size(path) if path is not None else None
             if size is None:
                 where = f"no 'width'/'height' and {'no image' if path is None else f'no readable image at {path}'}"
@@ -181,6 +183,7 @@ def load_grounding(
         inputs=inputs,
         counts=counts,
         warnings=warnings,
+        images=image_paths,
     )
 
 

@@ -24,6 +24,8 @@ STAT_KEYS = ["AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large", "AR1", "
 class CocoResult:
     stats: dict[str, float]
     category_ap: dict[Any, float]  # category id -> AP@[.5:.95] (NaN when the category has no ground truth)
+    # precision at COCO's 101 recall points, mean over categories with ground truth (area all, 100 dets)
+    pr_curve: dict[str, list[float]] | None = None
 
 
 def coco_map(
@@ -55,7 +57,14 @@ def coco_map(
         p = precision[:, :, k, 0, -1]
         p = p[p > -1]
         category_ap[cat] = float(p.mean()) if p.size else float("nan")
-    return CocoResult(stats, category_ap)
+    curve = {"recall": [float(x) for x in evaluator.params.recThrs]}
+    for name, t in (("IoU=0.50", 0), ("IoU=0.75", 5), ("IoU=0.50:0.95", None)):
+        p = precision[:, :, :, 0, -1] if t is None else precision[t : t + 1, :, :, 0, -1]
+        p = np.where(p > -1, p, np.nan)
+        with np.errstate(all="ignore"):
+            mean = np.nanmean(np.moveaxis(p, 1, 0).reshape(p.shape[1], -1), axis=1)
+        curve[name] = [None if not np.isfinite(v) else float(v) for v in mean]
+    return CocoResult(stats, category_ap, curve)
 
 
 def _iou_xywh(dets: np.ndarray, gts: np.ndarray, crowd: np.ndarray) -> np.ndarray:

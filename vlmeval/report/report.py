@@ -106,6 +106,17 @@ def _clean(value: Any) -> Any:
 
 def write_json_atomic(data: Any, path: str | Path, indent: int | None = 1) -> None:
     """Write to a temporary file in the same directory, then rename: never a half-written file."""
+
+    def write(handle) -> None:
+        json.dump(_clean(data), handle, indent=indent, ensure_ascii=False, allow_nan=False)
+        handle.write("\n")
+
+    write_atomic(path, write)
+
+
+def write_atomic(path: str | Path, write) -> None:
+    """``write(handle)`` into a temporary file beside ``path``, then rename it over ``path``; the file gets
+    the permissions a plain open() would give (mkstemp's are owner-only)."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
@@ -113,10 +124,12 @@ def write_json_atomic(data: Any, path: str | Path, indent: int | None = 1) -> No
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(_clean(data), handle, indent=indent, ensure_ascii=False, allow_nan=False)
-            handle.write("\n")
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         try:

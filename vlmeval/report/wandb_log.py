@@ -52,11 +52,14 @@ def log_report(
                 if finite:
                     logged[f"per_sample/{key}"] = wandb.Histogram(finite)
         if report.failures:
-            columns = list(dict.fromkeys(k for row in report.failures for k in row))
-            table = wandb.Table(
-                columns=columns, data=[[_cell(row.get(c)) for c in columns] for row in report.failures]
-            )
-            logged["failures"] = table
+            columns = [c for c in dict.fromkeys(k for row in report.failures for k in row) if c != "image"]
+            data = [[_cell(row.get(c)) for c in columns] for row in report.failures]
+            pictures = [_picture(wandb, report.task, row) for row in report.failures]
+            if any(p is not None for p in pictures):  # the image column only where images were found
+                columns.append("image")
+                for row, picture in zip(data, pictures):
+                    row.append(picture)
+            logged["failures"] = wandb.Table(columns=columns, data=data)
         if logged:
             run.log(logged)
         artifact = wandb.Artifact(f"vlmeval-{report.task}-report", type="vlmeval-report")
@@ -75,6 +78,54 @@ def log_report(
         except Exception:
             pass
     return str(Path(where).parent) if where else ""
+
+
+THUMB = 512  # longest side of an image logged in the failures table
+
+
+def _picture(wandb, task: str, row: dict):
+    """A failure's image as a wandb.Image (a thumbnail), with the ground-truth and predicted boxes as W&B box
+    overlays for grounding; None when the report names no image or it cannot be read."""
+    from vlmeval.report.html import _box_list
+
+    path = row.get("image")
+    if not path:
+        return None
+    from PIL import Image
+
+    try:
+        with Image.open(path) as opened:
+            width, height = opened.size
+            image = opened.convert("RGB")
+            image.thumbnail((THUMB, THUMB), Image.BICUBIC)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    scale_x, scale_y = image.size[0] / width, image.size[1] / height
+    if task != "grounding":
+        return wandb.Image(image, caption=str(row.get("id")))
+
+    def boxes(items, class_id, caption):
+        return [
+            {
+                "position": {
+                    "minX": b[0] * scale_x,
+                    "minY": b[1] * scale_y,
+                    "maxX": b[2] * scale_x,
+                    "maxY": b[3] * scale_y,
+                },
+                "domain": "pixel",
+                "class_id": class_id,
+                "box_caption": caption,
+            }
+            for b in items
+        ]
+
+    labels = {1: "ground truth", 2: "prediction"}
+    overlay = {
+        "ground_truth": {"box_data": boxes(_box_list(row.get("reference")), 1, "gt"), "class_labels": labels},
+        "predictions": {"box_data": boxes(_box_list(row.get("box")), 2, "pred"), "class_labels": labels},
+    }
+    return wandb.Image(image, boxes=overlay, caption=str(row.get("id")))
 
 
 def _cell(value):

@@ -278,7 +278,7 @@ def evaluate_caption(
             data.predictions,
             data.references,
             failures,
-            extra={"tokens": scores.tokens},
+            extra={"tokens": scores.tokens, "image": data.images},
         )
     return report
 

@@ -226,7 +226,7 @@ def evaluate_grounding(
         report.failures = worst_samples(
             data.ids, np.where(rated, ious, np.inf), data.predictions,
             [[[round(float(v), 2) for v in g] for g in gts] for gts in data.gt_boxes], failures,
-            extra={"box": shown, "metric": ["IoU"] * n},
+            extra={"box": shown, "metric": ["IoU"] * n, "image": data.images},
         )  # fmt: skip
     return report
 
@@ -270,9 +270,12 @@ def evaluate_detection(
                     "COCO-" + key,
                     {"iouType": "bbox", "maxDets": "1,10,100", "impl": impl, "parity": "pycocotools"},
                 )
+        pr_curve = result.pr_curve
         for cat, ap in result.category_ap.items():
             rows.setdefault(names.get(cat, str(cat)), {"count": gt_per_category.get(cat, 0)})["AP"] = ap
     by_image: dict[Any, tuple[int, int, int]] = {}
+    if not set(STAT_KEYS) & set(keys):
+        pr_curve = None
     if set(MATCHING) & set(keys):
         with progress.step("precision/recall at the score threshold"):
             counted = threshold_counts(data.detections, data.ground_truth, score_threshold, iou)
@@ -296,6 +299,8 @@ def evaluate_detection(
         by_image = counted.by_image
     image_ids = data.image_ids
     stats = {}
+    if set(STAT_KEYS) & set(keys) and pr_curve:
+        stats["pr_curve"] = pr_curve  # for the HTML report's PR curve
     if by_image:
         stats["matching"] = {
             "true_positives": [by_image.get(i, (0, 0, 0))[0] for i in image_ids],

@@ -1,0 +1,306 @@
+"""The HTML report: one self-contained file (inline CSS, SVG plots, images as data URIs) from a report JSON.
+
+``vlmeval report REPORT.json --html out.html``. Contents: the metric table with signatures and intervals,
+gates, counts and warnings, breakdown tables with bars (VQA answer types, DocVQA evidence, per-category AP),
+histograms of per-sample scores, the IoU histogram, accuracy over IoU thresholds and the precision/recall
+curve for grounding/COCO mAP, and the failure cases with image thumbnails and boxes drawn over them
+(ground truth green, prediction red). Images are read with Pillow when the report's paths still exist.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+from vlmeval.report.report import Report
+
+THUMB = 320  # longest side of a failure thumbnail, pixels
+HIST_LIMIT = 200_000  # per-sample values binned per metric (a uniform subsample beyond)
+WIDTH, HEIGHT = 360, 200
+
+
+def _esc(x: object) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _fmt(v: Any) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.4f}" if abs(v) < 1000 else f"{v:,.1f}"
+    return str(v)
+
+
+def histogram_svg(values: list[float], title: str, bins: int = 20) -> str:
+    finite = [v for v in values if isinstance(v, (int, float)) and v is not None and math.isfinite(v)]
+    if not finite:
+        return ""
+    if len(finite) > HIST_LIMIT:
+        step = len(finite) / HIST_LIMIT
+        finite = [finite[int(i * step)] for i in range(HIST_LIMIT)]
+    low, high = min(finite), max(finite)
+    if high == low:
+        high = low + 1.0
+    counts = [0] * bins
+    for v in finite:
+        counts[min(bins - 1, int((v - low) / (high - low) * bins))] += 1
+    top = max(counts)
+    pad_l, pad_b, pad_t = 40, 24, 22
+    plot_w, plot_h = WIDTH - pad_l - 8, HEIGHT - pad_b - pad_t
+    bar_w = plot_w / bins
+    parts = [
+        f'<svg class="plot hist" role="img" aria-label="{_esc(title)}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'width="{WIDTH}" height="{HEIGHT}" xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="{WIDTH / 2}" y="14" text-anchor="middle" class="t">{_esc(title)}</text>',
+    ]
+    for i, c in enumerate(counts):
+        h = plot_h * c / top if top else 0
+        x, y = pad_l + i * bar_w, pad_t + plot_h - h
+        lo, hi = low + (high - low) * i / bins, low + (high - low) * (i + 1) / bins
+        parts.append(
+            f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar_w - 1:.1f}" height="{h:.1f}">'
+            f"<title>{lo:.3g}–{hi:.3g}: {c}</title></rect>"
+        )
+    base = pad_t + plot_h
+    parts += [
+        f'<line x1="{pad_l}" y1="{base}" x2="{WIDTH - 8}" y2="{base}" class="axis"/>',
+        f'<text x="{pad_l}" y="{base + 16}" class="l">{low:.3g}</text>',
+        f'<text x="{WIDTH - 8}" y="{base + 16}" text-anchor="end" class="l">{high:.3g}</text>',
+        f'<text x="{pad_l - 4}" y="{pad_t + 8}" text-anchor="end" class="l">{top}</text>',
+        f'<text x="{pad_l - 4}" y="{base}" text-anchor="end" class="l">0</text>',
+        "</svg>",
+    ]
+    return "".join(parts)
+
+
+def bars_svg(labels: list[str], values: list[float], title: str) -> str:
+    rows = [(lab, v) for lab, v in zip(labels, values) if v is not None and math.isfinite(v)]
+    if not rows:
+        return ""
+    rows = rows[:40]
+    top = max(max(v for _, v in rows), 1e-12)
+    row_h, pad_l, pad_t = 18, 150, 22
+    height = pad_t + row_h * len(rows) + 6
+    parts = [
+        f'<svg class="plot bars" role="img" aria-label="{_esc(title)}" viewBox="0 0 {WIDTH + 120} {height}" '
+        f'width="{WIDTH + 120}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="{(WIDTH + 120) / 2}" y="14" text-anchor="middle" class="t">{_esc(title)}</text>',
+    ]
+    span = WIDTH + 120 - pad_l - 60
+    for i, (lab, v) in enumerate(rows):
+        y = pad_t + i * row_h
+        w = span * max(v, 0) / top
+        parts.append(
+            f'<text x="{pad_l - 6}" y="{y + 12}" text-anchor="end" class="l">{_esc(str(lab)[:22])}</text>'
+            f'<rect class="bar" x="{pad_l}" y="{y + 2}" width="{w:.1f}" height="{row_h - 5}"/>'
+            f'<text x="{pad_l + w + 4:.1f}" y="{y + 12}" class="l">{v:.4g}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def line_svg(
+    xs: list[float], series: dict[str, list[float | None]], title: str, xlabel: str, ylabel: str
+) -> str:
+    if not xs or not series:
+        return ""
+    pad_l, pad_b, pad_t = 40, 34, 22
+    plot_w, plot_h = WIDTH - pad_l - 8, HEIGHT - pad_b - pad_t
+    x0, x1 = min(xs), max(xs)
+    x1 = x1 if x1 > x0 else x0 + 1
+    colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+    parts = [
+        f'<svg class="plot line" role="img" aria-label="{_esc(title)}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'width="{WIDTH}" height="{HEIGHT}" xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="{WIDTH / 2}" y="14" text-anchor="middle" class="t">{_esc(title)}</text>',
+    ]
+    for k, (name, ys) in enumerate(series.items()):
+        points = [
+            f"{pad_l + plot_w * (x - x0) / (x1 - x0):.1f},{pad_t + plot_h * (1 - max(0.0, min(1.0, y))):.1f}"
+            for x, y in zip(xs, ys)
+            if y is not None and math.isfinite(y)
+        ]
+        if points:
+            color = colors[k % len(colors)]
+            parts.append(
+                f'<polyline fill="none" stroke="{color}" stroke-width="1.6" points="{" ".join(points)}"/>'
+            )
+            parts.append(
+                f'<text x="{WIDTH - 10}" y="{pad_t + 12 + 12 * k}" text-anchor="end" fill="{color}" class="l">{_esc(name)}</text>'
+            )
+    base = pad_t + plot_h
+    parts += [
+        f'<line x1="{pad_l}" y1="{base}" x2="{WIDTH - 8}" y2="{base}" class="axis"/>',
+        f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{base}" class="axis"/>',
+        f'<text x="{pad_l}" y="{base + 14}" class="l">{x0:.3g}</text>',
+        f'<text x="{WIDTH - 8}" y="{base + 14}" text-anchor="end" class="l">{x1:.3g}</text>',
+        f'<text x="{pad_l + plot_w / 2}" y="{base + 28}" text-anchor="middle" class="l">{_esc(xlabel)}</text>',
+        f'<text x="{pad_l - 4}" y="{pad_t + 8}" text-anchor="end" class="l">1</text>',
+        f'<text x="{pad_l - 4}" y="{base}" text-anchor="end" class="l">0</text>',
+        f'<text x="10" y="{pad_t + plot_h / 2}" class="l" transform="rotate(-90 10 {pad_t + plot_h / 2})" '
+        f'text-anchor="middle">{_esc(ylabel)}</text>',
+        "</svg>",
+    ]
+    return "".join(parts)
+
+
+def thumbnail(path: str | None, boxes: bool) -> dict[str, Any] | None:
+    """A JPEG thumbnail as a data URI with the original size (box coordinates stay in stored pixels, so EXIF
+    orientation is applied only where no boxes are drawn)."""
+    if not path:
+        return None
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(path) as opened:
+            image = opened if boxes else ImageOps.exif_transpose(opened)
+            width, height = image.size
+            small = image.convert("RGB")
+            small.thumbnail((THUMB, THUMB), Image.BICUBIC)
+            buffer = io.BytesIO()
+            small.save(buffer, format="JPEG", quality=85)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    uri = "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return {"uri": uri, "width": width, "height": height, "w": small.size[0], "h": small.size[1]}
+
+
+def _box_list(value: Any) -> list[list[float]]:
+    """Boxes from a failure row: one [x1, y1, x2, y2] or a list of them."""
+    if not isinstance(value, list) or not value:
+        return []
+    if all(isinstance(v, (int, float)) for v in value) and len(value) == 4:
+        return [[float(v) for v in value]]
+    return [[float(v) for v in b] for b in value if isinstance(b, list) and len(b) == 4]
+
+
+def _failure_rows(report: Report) -> list[dict[str, Any]]:
+    grounding = report.task == "grounding"
+    rows = []
+    for row in report.failures:
+        reference = row.get("reference")
+        gt = _box_list(reference) if grounding else []
+        pred = _box_list(row.get("box")) if grounding else []
+        thumb = thumbnail(row.get("image"), boxes=grounding)
+        if isinstance(reference, list) and not gt:
+            reference = " | ".join(str(r) for r in reference)
+        rows.append(
+            {
+                "id": row.get("id"),
+                "score": _fmt(row.get("score")),
+                "prediction": row.get("prediction")
+                if isinstance(row.get("prediction"), str)
+                else str(row.get("prediction")),
+                "reference": reference
+                if not gt
+                else ", ".join(f"[{', '.join(f'{v:g}' for v in b)}]" for b in gt),
+                "question": row.get("question"),
+                "thumb": thumb,
+                "gt_boxes": gt,
+                "pred_boxes": pred,
+                "image": row.get("image"),
+            }
+        )
+    return rows
+
+
+def _plots(report: Report) -> list[str]:
+    plots = []
+    numeric = [
+        k
+        for k, v in report.per_sample.items()
+        if k in report.metrics and isinstance(v, list) and any(isinstance(x, (int, float)) for x in v[:1000])
+    ]
+    for key in numeric:
+        title = "IoU of each sample" if key == "mean_iou" else f"{key} per sample"
+        svg = histogram_svg(report.per_sample[key], title)
+        if svg:
+            plots.append(svg)
+    sweep = report.breakdown.get("iou_threshold") if isinstance(report.breakdown, dict) else None
+    if sweep:
+        xs = [float(t) for t in sweep]
+        ys = [next((v for k, v in row.items() if k.startswith("acc")), None) for row in sweep.values()]
+        plots.append(line_svg(xs, {"accuracy": ys}, "Accuracy over IoU thresholds", "IoU threshold", "acc"))
+    curve = report.stats.get("pr_curve") if isinstance(report.stats, dict) else None
+    if curve:
+        series = {k: v for k, v in curve.items() if k != "recall"}
+        plots.append(
+            line_svg(
+                curve["recall"], series, "Precision/recall (COCO, all areas, 100 dets)", "recall", "precision"
+            )
+        )
+    for group, table in (report.breakdown or {}).items():
+        if group == "iou_threshold" or not isinstance(table, dict) or not table:
+            continue
+        first = next(iter(table.values()))
+        if not isinstance(first, dict):
+            continue
+        metric = next((k for k in (report.primary, *first) if k and k != "count" and k in first), None)
+        if metric:
+            labels = list(table)
+            values = [table[lab].get(metric) for lab in labels]
+            plots.append(bars_svg(labels, values, f"{metric} by {group.replace('_', ' ')}"))
+    return [p for p in plots if p]
+
+
+def _breakdowns(report: Report) -> list[dict[str, Any]]:
+    out = []
+    for group, table in (report.breakdown or {}).items():
+        if not isinstance(table, dict) or not table or not isinstance(next(iter(table.values())), dict):
+            continue
+        columns = list(dict.fromkeys(k for row in table.values() for k in row))
+        out.append(
+            {
+                "name": group.replace("_", " "),
+                "columns": columns,
+                "rows": [[label, *(_fmt(row.get(c)) for c in columns)] for label, row in table.items()],
+            }
+        )
+    return out
+
+
+def render_html(report: Report, source: str | None = None) -> str:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("vlmeval.report", "templates"), autoescape=select_autoescape(["html", "j2"])
+    )
+    template = env.get_template("report.html.j2")
+    from markupsafe import Markup
+
+    metrics = [
+        {
+            "key": key,
+            "value": _fmt(value),
+            "ci": report.ci.get(key),
+            "scale": report.scale.get(key, ""),
+            "signature": report.signature.get(key, ""),
+        }
+        for key, value in report.metrics.items()
+    ]
+    return template.render(
+        report=report,
+        source=source,
+        metrics=metrics,
+        fmt=_fmt,
+        plots=[Markup(p) for p in _plots(report)],
+        breakdowns=_breakdowns(report),
+        failures=_failure_rows(report),
+        primary=report.primary,
+    )
+
+
+def write_html(report: Report, path: str | Path, source: str | None = None) -> None:
+    """Written atomically, like the JSON report."""
+    from vlmeval.errors import VlmevalError
+    from vlmeval.report.report import write_atomic
+
+    text = render_html(report, source)
+    try:
+        write_atomic(path, lambda handle: handle.write(text))
+    except OSError as exc:
+        raise VlmevalError(f"cannot write the HTML report to {path}: {exc.strerror or exc}") from None
