@@ -307,7 +307,7 @@ def evaluate_detection(
             "predicted": [by_image.get(i, (0, 0, 0))[1] for i in image_ids],
             "ground_truth": [by_image.get(i, (0, 0, 0))[2] for i in image_ids],
         }
-    return Report(
+    report = Report(
         task=TASK,
         metrics={k: metrics[k] for k in keys if k in metrics},
         scale={k: scale_of(k) for k in keys if k in metrics},
@@ -327,3 +327,34 @@ def evaluate_detection(
         warnings=data.warnings,
         stats=stats,
     )
+    report.estimators = _coco_estimators(data, [k for k in STAT_KEYS if k in report.metrics])
+    return report
+
+
+def _coco_estimators(data, wanted: list[str]) -> dict[str, Any]:
+    """Bootstrap estimators of the COCO stats: images resampled, COCOeval's per-image matching done once
+    (lazily, on the first resample) and accumulate/summarize recomputed with image weights."""
+    if not wanted:
+        return {}
+    from vlmeval.metrics.detection import STAT_KEYS
+
+    state: dict[str, Any] = {}
+
+    def stats_for(weights) -> np.ndarray:
+        if "evidence" not in state:
+            from vlmeval.metrics.coco_resample import coco_evidence
+
+            state["evidence"] = coco_evidence(data.detections, data.ground_truth)
+            # the report's samples are the images in file order; COCOeval's are sorted by id
+            order = {i: k for k, i in enumerate(sorted(data.image_ids))}
+            state["to_sorted"] = np.array([order[i] for i in data.image_ids])
+        key = weights.tobytes()
+        if state.get("key") != key:  # the 12 stats come from one computation per resample
+            from vlmeval.metrics.coco_resample import coco_stats_weighted
+
+            sorted_weights = np.zeros(len(data.image_ids))
+            sorted_weights[state["to_sorted"]] = weights
+            state["key"], state["value"] = key, coco_stats_weighted(state["evidence"], sorted_weights)
+        return state["value"]
+
+    return {key: (lambda w, k=STAT_KEYS.index(key): stats_for(w)[k]) for key in wanted}
