@@ -9,7 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import CAPTION_JSONL
+from tests.conftest import CAPTION_JSONL, requires_java
+from tests.reference import quietly
 from vlmeval.report.bootstrap import bleu_estimator, mean_estimator, multiplicities, paired_tests
 
 pytest.importorskip("pycocoevalcap")
@@ -155,3 +156,37 @@ def test_paired_tests_equal_sacrebleu_on_a_mean_metric():
     assert ours.p_bootstrap == pytest.approx(_sacrebleu_p(base, new, "bs", 500, 7), abs=1e-12)
     assert ours.p_randomization == pytest.approx(_sacrebleu_p(base, new, "ar", 1000, 7), abs=1e-12)
     assert ours.delta == pytest.approx(b.mean() - a.mean())
+
+
+@requires_java
+def test_meteor_resample_equals_pycocoevalcap_on_the_resampled_corpus(caption_records):
+    """METEOR's interval: each resample's corpus score is the jar's EVAL over the resampled statistics lines,
+    equal to pycocoevalcap's Meteor run on the resampled corpus itself (images copied under new ids)."""
+    from pycocoevalcap.meteor.meteor import Meteor
+
+    from vlmeval.metrics.meteor import MeteorJar, meteor_estimator
+    from vlmeval.report.bootstrap import multiplicities
+    from vlmeval.tokenizers import get_tokenizer
+
+    records = [r for r in caption_records[:80] if r["prediction"].strip()][:60]
+    # PTB-tokenized, as COCOEvalCap feeds Meteor
+    tokenize = get_tokenizer("ptb")
+    hyps = tokenize([[r["prediction"] for r in records]])[0]
+    flat = tokenize([[x for r in records for x in r["references"]]])[0]
+    refs, start = [], 0
+    for r in records:
+        refs.append(flat[start : start + len(r["references"])])
+        start += len(r["references"])
+    with MeteorJar() as jar:
+        _, _, stats = jar.score_with_stats(hyps, refs)
+    estimate = meteor_estimator(stats)
+    rng = np.random.default_rng(7)
+    for _ in range(2):
+        idx = rng.choice(len(records), size=len(records))
+        weights = multiplicities(idx[None, :], len(records))[0]
+        gts, res = {}, {}
+        for i, k in enumerate(weights):
+            for copy in range(int(k)):
+                gts[f"{i}-{copy}"], res[f"{i}-{copy}"] = refs[i], [hyps[i]]
+        expected, _ = quietly(Meteor().compute_score, gts, res)
+        assert abs(estimate(weights) - expected) <= 1e-9

@@ -87,11 +87,23 @@ class MeteorJar:
         self, hyps: Sequence[str], refs: Sequence[Sequence[str]], advance: Callable[[int], None] | None = None
     ) -> tuple[float, np.ndarray]:
         """Corpus METEOR (the jar's EVAL line) and per-image scores, for tokenized captions."""
+        corpus, per_image, self.last_stats = self.score_with_stats(hyps, refs, advance)
+        return corpus, per_image
+
+    def score_with_stats(
+        self, hyps: Sequence[str], refs: Sequence[Sequence[str]], advance: Callable[[int], None] | None = None
+    ) -> tuple[float, np.ndarray, list[str]]:
+        """Also the per-image statistics lines, from which the jar's EVAL recomputes any corpus score."""
         if len(hyps) != len(refs):
             raise ValueError("one list of references per hypothesis")
         if not hyps:
-            return 0.0, np.zeros(0)
+            return 0.0, np.zeros(0), []
         stats = self._ask([_score_line(h, rs) for h, rs in zip(hyps, refs)], len(hyps), advance)
+        corpus, per_image = self.evaluate(stats)
+        return corpus, per_image, stats
+
+    def evaluate(self, stats: Sequence[str]) -> tuple[float, np.ndarray]:
+        """The jar's EVAL over statistics lines: (corpus score, segment scores)."""
         answer = self._ask(["EVAL ||| " + " ||| ".join(stats)], len(stats) + 1)
         try:
             return float(answer[-1]), np.array([float(x) for x in answer[:-1]], dtype=np.float64)
@@ -113,3 +125,21 @@ def meteor(
 ) -> tuple[float, np.ndarray]:
     with MeteorJar() as jar:
         return jar.score(hyps, refs, advance)
+
+
+def meteor_estimator(stats: list[str]):
+    """Bootstrap estimator of corpus METEOR: the jar's own EVAL over the resampled statistics lines (a line
+    repeated as often as its image was drawn). The JVM starts on the first resample and stays for the rest."""
+    import atexit
+
+    state: dict[str, MeteorJar] = {}
+
+    def estimate(weights: np.ndarray) -> float:
+        if "jar" not in state:
+            state["jar"] = MeteorJar()
+            atexit.register(state["jar"].close)
+        counts = np.asarray(weights, dtype=np.int64)
+        resampled = [line for line, k in zip(stats, counts) for _ in range(k)]
+        return state["jar"].evaluate(resampled)[0] if resampled else 0.0
+
+    return estimate

@@ -182,7 +182,7 @@ def score_captions(
             sigs["SPICE"] = signature("SPICE-1.0", {"subset": "yes", **common, "parity": PARITY})
         if meteor_jar is not None:
             with progress.step("METEOR 1.5 (Java)", total=num) as advance:
-                corpus_m, per_image_m = meteor_jar.score(hyps, refs, advance)
+                corpus_m, per_image_m, meteor_stats = meteor_jar.score_with_stats(hyps, refs, advance)
             metrics["METEOR"] = corpus_m
             per_sample["METEOR"] = per_image_m.tolist()
             sigs["METEOR"] = signature(
@@ -193,6 +193,11 @@ def score_captions(
         if meteor_jar is not None:
             meteor_jar.close()
     result = TextScores(metrics, per_sample, sigs, warnings, stats, scored.hyps, java_version)
+    if meteor_jar is not None and "METEOR" in metrics:
+        from vlmeval.metrics.meteor import meteor_estimator
+
+        # the jar's EVAL on each resample's statistics lines: the corpus score as the jar computes it
+        result.estimators["METEOR"] = meteor_estimator(meteor_stats)
     if neural_keys:
         _score_neural(predictions, references, neural_keys, neural, images, progress, result)
     if scored.cider_stats is not None and "CIDEr" in metrics:

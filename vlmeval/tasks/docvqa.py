@@ -34,7 +34,7 @@ def evaluate_docvqa(
     options: dict[str, Any] | None = None,
     neural: Any = None,
 ) -> Report:
-    metrics, shown, unit, sigs, warnings, java = common_metrics(
+    metrics, shown, unit, sigs, warnings, java, corpus = common_metrics(
         data, keys, tokenizer=tokenizer, progress=progress, neural=neural
     )
     aggregate = {
@@ -61,5 +61,5 @@ def evaluate_docvqa(
     return qa_report(
         TASK, data, keys, metrics, shown, sigs, breakdowns, warnings,
         {"threshold": threshold, "tokenizer": tokenizer, "metrics": keys, **(options or {})},
-        failures, java,
+        failures, java, None, corpus,
     )  # fmt: skip

@@ -36,17 +36,25 @@ def zero_missing(scores, answered: list[bool]) -> list[float]:
 def common_metrics(
     data: QAData, keys: list[str], *, tokenizer: str, progress: Progress, neural: Any = None
 ) -> tuple[
-    dict[str, float], dict[str, list[float]], dict[str, list[float]], dict[str, str], list[str], str | None
+    dict[str, float],
+    dict[str, list[float]],
+    dict[str, list[float]],
+    dict[str, str],
+    list[str],
+    str | None,
+    dict[str, Any],
 ]:
     """exact_match, token_f1, BLEU/METEOR (COCO conventions, the answers as references) and ROUGE-1/2/L
     (rouge-score conventions). Returns metrics, per-sample scores on the metric's scale, per-sample scores
-    in [0, 1] (for breakdowns), signatures, warnings, the Java version when Java ran."""
+    in [0, 1] (for breakdowns), signatures, warnings, the Java version when Java ran, and what the bootstrap
+    needs for corpus metrics (``{"stats": ..., "estimators": ...}``)."""
     metrics: dict[str, float] = {}
     shown: dict[str, list[float]] = {}
     unit: dict[str, list[float]] = {}
     sigs: dict[str, str] = {}
     warnings: list[str] = []
     java = None
+    corpus: dict[str, Any] = {"stats": {}, "estimators": {}}
     refs = nrefs([len(a) for a in data.answers])
     if "exact_match" in keys or "token_f1" in keys:
         from vlmeval.metrics.squad import exact_match_and_f1
@@ -96,6 +104,8 @@ def common_metrics(
         )
         warnings += scores.warnings
         java = scores.java
+        # BLEU's per-answer statistics and METEOR's jar estimator: intervals of the corpus numbers
+        corpus = {"stats": scores.stats, "estimators": scores.estimators}
         for key in caption_keys:
             if key in scores.metrics:
                 values = zero_missing(scores.per_sample[key], data.answered)
@@ -103,7 +113,7 @@ def common_metrics(
                 # BLEU is a corpus statistic; missing predictions were scored as empty strings there
                 metrics[key] = scores.metrics[key]
                 sigs[key] = scores.signature[key]
-    return metrics, shown, unit, sigs, warnings, java
+    return metrics, shown, unit, sigs, warnings, java, corpus
 
 
 def breakdown(
@@ -146,6 +156,7 @@ def qa_report(
     failures: int,
     java: str | None,
     extra_metrics: dict[str, float] | None = None,
+    corpus: dict[str, Any] | None = None,
 ) -> Report:
     ordered = {k: metrics[k] for k in keys if k in metrics}
     ordered.update(extra_metrics or {})
@@ -161,7 +172,9 @@ def qa_report(
         breakdown=breakdowns,
         options=options,
         warnings=data.warnings + warnings,
+        stats=(corpus or {}).get("stats", {}),
     )
+    report.estimators = (corpus or {}).get("estimators", {})
     if failures and report.primary and report.primary in report.per_sample:
         report.failures = worst_samples(
             data.ids,

@@ -35,7 +35,7 @@ def evaluate_vqa(
     options: dict[str, Any] | None = None,
     neural: Any = None,
 ) -> Report:
-    metrics, shown, unit, sigs, warnings, java = common_metrics(
+    metrics, shown, unit, sigs, warnings, java, corpus = common_metrics(
         data, keys, tokenizer=tokenizer, progress=progress, neural=neural
     )
     extra = {}
@@ -70,5 +70,5 @@ def evaluate_vqa(
     return qa_report(
         TASK, data, keys, metrics, shown, sigs, breakdowns, warnings,
         {"variant": variant, "tokenizer": tokenizer, "metrics": keys, **(options or {})},
-        failures, java, extra,
+        failures, java, extra, corpus,
     )  # fmt: skip
