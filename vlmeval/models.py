@@ -120,8 +120,11 @@ class TextEncoder:
         from vlmeval.metrics.bertscore import MODEL_LAYERS
 
         self.local = local
-        self.tokenizer = AutoTokenizer.from_pretrained(str(local.path), use_fast=True)
-        model = AutoModel.from_pretrained(str(local.path))
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(local.path), use_fast=True)
+            model = AutoModel.from_pretrained(str(local.path))
+        except Exception as exc:  # noqa: BLE001 - a broken or foreign folder: one sentence, not a traceback
+            raise VlmevalError(f"cannot load the BERTScore model at {local.path}: {_one_line(exc)}") from None
         if hasattr(model, "decoder") and hasattr(model, "encoder"):
             model = model.encoder  # T5/BART: the encoder, as bert_score
         total = _num_layers(model)
@@ -143,7 +146,6 @@ class TextEncoder:
         self.prefix_space = _byte_level(tok)
         limit = tok.model_max_length
         self.max_length = int(limit) if limit and limit < 1_000_000 else None
-        self.pad_id = tok.pad_token_id if tok.pad_token_id is not None else 0
 
     def token_ids(self, sentences: list[str]) -> list[list[int]]:
         texts = [(" " + s if self.prefix_space and s else s) for s in (x.strip() for x in sentences)]
@@ -183,6 +185,10 @@ class TextEncoder:
         return EncodedSentences(flat, offsets, lengths, [list(x) for x in ids])
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
 def _byte_level(tokenizer) -> bool:
     names = {c.__name__ for c in type(tokenizer).__mro__}
     slow = getattr(tokenizer, "slow_tokenizer_class", None)
@@ -193,6 +199,8 @@ def _byte_level(tokenizer) -> bool:
 
 def _layer_list(model):
     """The module list bert_score truncates, per architecture family."""
+    from torch.nn import ModuleList
+
     for owner, attr in (
         (getattr(model, "encoder", None), "layer"),  # BERT, RoBERTa, ELECTRA, DeBERTa
         (getattr(model, "encoder", None), "block"),  # T5
@@ -200,7 +208,7 @@ def _layer_list(model):
         (model, "layers"),  # BART encoder
         (model, "layer"),  # XLNet
     ):
-        if owner is not None and isinstance(getattr(owner, attr, None), __import__("torch").nn.ModuleList):
+        if owner is not None and isinstance(getattr(owner, attr, None), ModuleList):
             return owner, attr
     raise VlmevalError(f"BERTScore cannot cut {type(model).__name__} at a layer (bert_score does not either)")
 
@@ -232,12 +240,14 @@ class ClipEncoder:
         from vlmeval.io.images import CLIP_MEAN, CLIP_STD
 
         self.local = local
-        self.tokenizer = AutoTokenizer.from_pretrained(str(local.path))
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(local.path))
+            model = CLIPModel.from_pretrained(str(local.path))
+        except Exception as exc:  # noqa: BLE001 - a broken or foreign folder: one sentence, not a traceback
+            raise VlmevalError(f"cannot load the CLIP model at {local.path}: {_one_line(exc)}") from None
         self.device = pick_device(device)
         self.precision = precision
-        self.model = (
-            CLIPModel.from_pretrained(str(local.path)).eval().to(self.device, dtype=torch_dtype(precision))
-        )
+        self.model = model.eval().to(self.device, dtype=torch_dtype(precision))
         self.context = min(CLIP_CONTEXT, self.model.config.text_config.max_position_embeddings)
         self.image_size = self.model.config.vision_config.image_size
         self.mean, self.std = CLIP_MEAN, CLIP_STD

@@ -152,3 +152,13 @@ def test_precision_bf16_close_to_fp32(records):
     enc = TextEncoder(local, 6, "cpu", "bf16")
     bf16 = bertscore(cands, refs, enc, special_ids=enc.special_ids)
     assert np.abs(bf16 - fp32).max() < 0.02  # the README states the measured deviation
+
+
+def test_broken_model_folder_is_one_sentence(cli, tmp_path, records):
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "bert"}')  # no weights, no tokenizer
+    data = write_jsonl(tmp_path / "caps.jsonl", records[:3])
+    result = cli("caption", data, "--metrics", "BERTScore", "--bertscore-model", folder)
+    assert result.exit_code == 2
+    assert "cannot load the BERTScore model" in result.output and "Traceback" not in result.output

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from vlmeval.metrics.detection import _iou_xywh
+from vlmeval.metrics.detection import _iou_xywh, cocoeval_match
 
 IOU_THRS = np.linspace(0.5, 0.95, 10)
 REC_THRS = np.linspace(0.0, 1.00, 101)
@@ -57,27 +57,14 @@ def _evaluate_image(dets: list[dict], gts: list[dict], area: tuple[float, float]
     g_ignore = g_ignore[g_order]
     crowd = np.array([bool(gts[i].get("iscrowd", 0)) for i in g_order], dtype=bool)
     T, D, G = len(IOU_THRS), len(dets), len(gts)
-    matched_gt = np.zeros((T, G), dtype=bool)
     dt_match = np.zeros((T, D), dtype=bool)
     dt_ignore = np.zeros((T, D), dtype=bool)
     if D and G:
         ious = ious[:, g_order]
         for t, thr in enumerate(IOU_THRS):
-            for d in range(D):
-                best, best_iou = -1, min(thr, 1 - 1e-10)
-                for g in range(G):
-                    if matched_gt[t, g] and not crowd[g]:
-                        continue
-                    if best > -1 and not g_ignore[best] and g_ignore[g]:
-                        break
-                    if ious[d, g] < best_iou:
-                        continue
-                    best, best_iou = g, ious[d, g]
-                if best == -1:
-                    continue
-                dt_ignore[t, d] = g_ignore[best]
-                dt_match[t, d] = True
-                matched_gt[t, best] = True
+            taken = cocoeval_match(ious, g_ignore, crowd, thr)
+            dt_match[t] = taken > -1
+            dt_ignore[t] = dt_match[t] & g_ignore[np.maximum(taken, 0)]
     outside = np.array([d["area"] < area[0] or d["area"] > area[1] for d in dets], dtype=bool)
     dt_ignore |= ~dt_match & outside[None, :]
     return dt_match, dt_ignore, int((~g_ignore).sum())

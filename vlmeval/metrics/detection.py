@@ -67,6 +67,32 @@ def coco_map(
     return CocoResult(stats, category_ap, curve)
 
 
+def cocoeval_match(
+    ious: np.ndarray, gt_ignore: np.ndarray, crowd: np.ndarray, threshold: float
+) -> np.ndarray:
+    """pycocotools ``evaluateImg``'s greedy matching at one IoU threshold, detections sorted by score and
+    ground truth with the ignored ones last: for each detection the ground truth it takes, or -1. A crowd
+    region can take many detections; once a detection has a non-ignored candidate it never moves to an
+    ignored one."""
+    n_det, n_gt = ious.shape
+    taken = np.zeros(n_gt, dtype=bool)
+    out = np.full(n_det, -1, dtype=np.int64)
+    for d in range(n_det):
+        best, best_iou = -1, min(threshold, 1 - 1e-10)
+        for g in range(n_gt):
+            if taken[g] and not crowd[g]:
+                continue
+            if best > -1 and not gt_ignore[best] and gt_ignore[g]:
+                break
+            if ious[d, g] < best_iou:
+                continue
+            best, best_iou = g, ious[d, g]
+        if best > -1:
+            taken[best] = True
+            out[d] = best
+    return out
+
+
 def _iou_xywh(dets: np.ndarray, gts: np.ndarray, crowd: np.ndarray) -> np.ndarray:
     """pycocotools' maskUtils.iou for boxes: [d, g]; against a crowd region the denominator is the
     detection's area."""
@@ -130,25 +156,13 @@ def threshold_counts(
         if d_list and g_list:
             ious = _iou_xywh(np.array([d["bbox"] for d in d_list], dtype=np.float64).reshape(-1, 4),
                              np.array([a["bbox"] for a in g_list], dtype=np.float64).reshape(-1, 4), crowd)  # fmt: skip
-            matched = np.zeros(len(g_list), dtype=bool)
-            for d in range(len(d_list)):
-                best, best_iou = -1, min(iou, 1 - 1e-10)
-                for g in range(len(g_list)):
-                    if matched[g] and not crowd[g]:
-                        continue
-                    if best > -1 and not ignore[best] and ignore[g]:
-                        break
-                    if ious[d, g] < best_iou:
-                        continue
-                    best, best_iou = g, ious[d, g]
+            for best in cocoeval_match(ious, ignore, crowd, iou):
                 if best == -1:
                     kept += 1  # a false positive
-                elif ignore[best]:
-                    continue  # absorbed by a crowd/ignored region: neither right nor wrong
-                else:
-                    matched[best] = True
+                elif not ignore[best]:
                     tp += 1
                     kept += 1
+                # else absorbed by a crowd/ignored region: neither right nor wrong
         else:
             kept = len(d_list)
         n_gt = int((~ignore).sum())
