@@ -26,6 +26,14 @@ def offline_hub() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
+def quiet_transformers() -> None:
+    """Our own progress and warnings go to stderr; transformers' loading bars and notices do not."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def require_neural(metric: str) -> None:
     import importlib.util
 
@@ -115,6 +123,7 @@ class TextEncoder:
 
     def __init__(self, local: LocalModel, layer: int | None, device: str | None, precision: str = "fp32"):
         offline_hub()
+        quiet_transformers()
         from transformers import AutoModel, AutoTokenizer
 
         from vlmeval.metrics.bertscore import MODEL_LAYERS
@@ -233,6 +242,7 @@ class ClipEncoder:
 
     def __init__(self, local: LocalModel, device: str | None, precision: str = "fp32"):
         offline_hub()
+        quiet_transformers()
         import json
 
         from transformers import AutoTokenizer, CLIPModel
