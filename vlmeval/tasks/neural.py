@@ -143,6 +143,25 @@ def _baseline_text(options: NeuralOptions, hub_name: str) -> str:
     return path.read_text()
 
 
+def _bounded_map(pool, fn, items, ahead: int):
+    """``pool.map`` that keeps at most ``ahead`` results decoded ahead of the consumer: decoding may run
+    faster than the model, and a million decoded images do not fit in memory."""
+    from collections import deque
+
+    queue: deque = deque()
+    it = iter(items)
+    for item in it:
+        queue.append(pool.submit(fn, item))
+        if len(queue) >= ahead:
+            break
+    while queue:
+        result = queue.popleft().result()
+        nxt = next(it, None)
+        if nxt is not None:
+            queue.append(pool.submit(fn, nxt))
+        yield result
+
+
 def score_clip(
     predictions: list[str],
     references: list[list[str]],
@@ -196,7 +215,7 @@ def score_clip(
     with progress.step(f"CLIPScore: {len(paths)} images", total=len(paths)) as advance:
         # decoding runs in worker threads (Pillow releases the GIL) while the model encodes the last batch
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            loaded = pool.map(load, paths)
+            loaded = _bounded_map(pool, load, paths, ahead=4 * batch)
             pending: list[tuple[int, Any]] = []
             for k, result in enumerate(loaded):
                 if isinstance(result, ImageProblem):
