@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _timing import timed  # noqa: E402
+from _timing import best_of_alternating  # noqa: E402
 
 
 def main() -> None:
@@ -76,13 +76,7 @@ def main() -> None:
         return bertscore(cands, refs, encoder, special_ids=encoder.special_ids, idf=args.idf)
 
     ours()  # warm-up: imports, first-call allocations (both sides share them)
-    # best of --runs, alternating: the machine's speed drifts between runs
-    t_ref = t_ours = float("inf")
-    for _ in range(args.runs):
-        t, ref = timed(theirs)
-        t_ref = min(t_ref, t)
-        t, mine = timed(ours)
-        t_ours = min(t_ours, t)
+    t_ref, t_ours, ref, mine = best_of_alternating(theirs, ours, args.runs)
     print(f"bert_score 0.3.13   {t_ref:7.2f} s")
     print(
         f"vlmeval             {t_ours:7.2f} s   ({t_ref / t_ours:.2f}x)   max |diff| {np.abs(mine - ref).max():.2e}"

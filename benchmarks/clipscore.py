@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _timing import timed  # noqa: E402
+from _timing import best_of_alternating  # noqa: E402
 
 
 def make_images(folder: Path, n: int) -> list[Path]:
@@ -116,12 +116,7 @@ def main() -> None:
         return np.array(out.per_sample["CLIPScore"])
 
     ours()  # warm-up (imports)
-    t_ref = t_ours = float("inf")
-    for _ in range(2):
-        t, ref = timed(theirs)
-        t_ref = min(t_ref, t)
-        t, mine = timed(ours)
-        t_ours = min(t_ours, t)
+    t_ref, t_ours, ref, mine = best_of_alternating(theirs, ours, 2)
     print(f"torchmetrics 1.9    {t_ref:7.2f} s")
     print(
         f"vlmeval             {t_ours:7.2f} s   ({t_ref / t_ours:.2f}x)   max |diff| {np.abs(mine - ref).max():.2e}"

@@ -26,6 +26,24 @@ def image_size(path: Path) -> tuple[int, int] | None:
         return None
 
 
+def thumbnail(path: str | Path | None, max_side: int, *, upright: bool):
+    """(RGB thumbnail, (stored width, stored height)) for a report, or None when there is no readable image.
+    ``upright`` applies EXIF orientation; leave it off where boxes in stored pixels are drawn over it."""
+    if not path:
+        return None
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(path) as opened:
+            image = ImageOps.exif_transpose(opened) if upright else opened
+            size = image.size
+            small = image.convert("RGB")
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    small.thumbnail((max_side, max_side), Image.BICUBIC)
+    return small, size
+
+
 # CLIP's preprocessing constants (openai/CLIP clip.py _transform); a model's preprocessor_config.json wins
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)

@@ -151,20 +151,14 @@ def line_svg(
 def thumbnail(path: str | None, boxes: bool) -> dict[str, Any] | None:
     """A JPEG thumbnail as a data URI with the original size (box coordinates stay in stored pixels, so EXIF
     orientation is applied only where no boxes are drawn)."""
-    if not path:
-        return None
-    from PIL import Image, ImageOps
+    from vlmeval.io.images import thumbnail as load_thumbnail
 
-    try:
-        with Image.open(path) as opened:
-            image = opened if boxes else ImageOps.exif_transpose(opened)
-            width, height = image.size
-            small = image.convert("RGB")
-            small.thumbnail((THUMB, THUMB), Image.BICUBIC)
-            buffer = io.BytesIO()
-            small.save(buffer, format="JPEG", quality=85)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    found = load_thumbnail(path, THUMB, upright=not boxes)
+    if found is None:
         return None
+    small, (width, height) = found
+    buffer = io.BytesIO()
+    small.save(buffer, format="JPEG", quality=85)
     uri = "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
     return {"uri": uri, "width": width, "height": height, "w": small.size[0], "h": small.size[1]}
 

@@ -86,20 +86,13 @@ THUMB = 512  # longest side of an image logged in the failures table
 def _picture(wandb, task: str, row: dict):
     """A failure's image as a wandb.Image (a thumbnail), with the ground-truth and predicted boxes as W&B box
     overlays for grounding; None when the report names no image or it cannot be read."""
+    from vlmeval.io.images import thumbnail
     from vlmeval.report.html import _box_list
 
-    path = row.get("image")
-    if not path:
+    found = thumbnail(row.get("image"), THUMB, upright=False)
+    if found is None:
         return None
-    from PIL import Image
-
-    try:
-        with Image.open(path) as opened:
-            width, height = opened.size
-            image = opened.convert("RGB")
-            image.thumbnail((THUMB, THUMB), Image.BICUBIC)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return None
+    image, (width, height) = found
     scale_x, scale_y = image.size[0] / width, image.size[1] / height
     if task != "grounding":
         return wandb.Image(image, caption=str(row.get("id")))
