@@ -75,7 +75,7 @@ def main() -> None:
     from vlmeval.io.captions import CaptionData
     from vlmeval.metrics.bleu import bleu_corpus, bleu_per_image, bleu_statistics
     from vlmeval.metrics.cider import cider_scores, cider_statistics
-    from vlmeval.metrics.meteor import meteor
+    from vlmeval.metrics.meteor_jar import meteor
     from vlmeval.metrics.ngrams import caption_ngrams
     from vlmeval.metrics.rouge import rouge_l
     from vlmeval.tasks.caption import evaluate_caption

@@ -78,7 +78,7 @@ def bench_map(n_images: int) -> None:
 
 
 def bench_referring(n: int) -> None:
-    from vlmeval.io.boxes import extract
+    from vlmeval.io.box_text import extract
     from vlmeval.io.grounding import GroundingData
     from vlmeval.tasks.grounding import evaluate_grounding, grounding_metrics
 

@@ -563,7 +563,7 @@ def grounding(
     quiet: QuietOpt = False,
 ) -> None:
     """IoU, acc@T, centre accuracy, box precision/recall/F1 from boxes in any model's frame; COCO mAP for detection."""
-    from vlmeval.io.boxes import NEEDS_SIZE, ResizeOptions
+    from vlmeval.io.box_text import NEEDS_SIZE, ResizeOptions
     from vlmeval.io.grounding import is_coco_detection, load_detection, load_grounding
     from vlmeval.io.readers import read_records
     from vlmeval.tasks.grounding import evaluate_detection, evaluate_grounding, grounding_metrics

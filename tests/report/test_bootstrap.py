@@ -164,7 +164,7 @@ def test_meteor_resample_equals_pycocoevalcap_on_the_resampled_corpus(caption_re
     equal to pycocoevalcap's Meteor run on the resampled corpus itself (images copied under new ids)."""
     from pycocoevalcap.meteor.meteor import Meteor
 
-    from vlmeval.metrics.meteor import MeteorJar, meteor_estimator
+    from vlmeval.metrics.meteor_jar import MeteorJar, meteor_estimator
     from vlmeval.report.bootstrap import multiplicities
     from vlmeval.tokenizers import get_tokenizer
 

@@ -90,7 +90,7 @@ def score_captions(
             warnings.append(f"METEOR skipped: it needs Java, which was not found on PATH; {INSTALL_JAVA}")
             wanted.remove("METEOR")
         else:
-            from vlmeval.metrics.meteor import MeteorJar
+            from vlmeval.metrics.meteor_jar import MeteorJar
 
             java_version = _java_version()
             meteor_jar = MeteorJar()  # loads its paraphrase table while we tokenize and count n-grams
@@ -194,7 +194,7 @@ def score_captions(
             meteor_jar.close()
     result = TextScores(metrics, per_sample, sigs, warnings, stats, scored.hyps, java_version)
     if meteor_jar is not None and "METEOR" in metrics:
-        from vlmeval.metrics.meteor import meteor_estimator
+        from vlmeval.metrics.meteor_jar import meteor_estimator
 
         # the jar's EVAL on each resample's statistics lines: the corpus score as the jar computes it
         result.estimators["METEOR"] = meteor_estimator(meteor_stats)

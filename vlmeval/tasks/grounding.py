@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from vlmeval.errors import VlmevalError
-from vlmeval.io.boxes import ResizeOptions, extract_all, fix_boxes, to_pixels
+from vlmeval.io.box_text import ResizeOptions, extract_all, fix_boxes, to_pixels
 from vlmeval.io.grounding import DetectionData, GroundingData
 from vlmeval.metrics.boxes import center_inside, iou_matrix, iou_pairs, match_flat
 from vlmeval.metrics.registry import resolve, scale_of

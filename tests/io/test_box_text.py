@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vlmeval.io.boxes import ResizeOptions, extract, fix_boxes, smart_resize, to_pixels
+from vlmeval.io.box_text import ResizeOptions, extract, fix_boxes, smart_resize, to_pixels
 
 W, H = 640.0, 480.0
 
