@@ -78,7 +78,8 @@ def main() -> None:
     from vlmeval.metrics.meteor_jar import meteor
     from vlmeval.metrics.ngrams import caption_ngrams
     from vlmeval.metrics.rouge import rouge_l
-    from vlmeval.tasks.caption import evaluate_caption
+    from vlmeval.progress import QUIET
+    from vlmeval.tasks.caption import evaluate
     from vlmeval.tokenizers import get_tokenizer
 
     ids, preds, refs = load(args.images)
@@ -161,7 +162,7 @@ def main() -> None:
         [str(i) for i in ids], [preds[i] for i in ids], [refs[i] for i in ids], [None] * len(ids), [], {}
     )
     keys = ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "ROUGE_L", "CIDEr"]
-    t_pipe, report = best_of(args.repeat, lambda: evaluate_caption(data, keys))
+    t_pipe, report = best_of(args.repeat, lambda: evaluate(data, keys, {}, QUIET))
     m = report.metrics
     row(
         "pipeline: tok+BLEU+ROUGE-L+CIDEr",

@@ -79,7 +79,7 @@ def main() -> None:
     from transformers import CLIPModel, CLIPProcessor
 
     from vlmeval.metrics.clipscore import PROMPT
-    from vlmeval.tasks.neural import NeuralOptions, NeuralScores, score_clip
+    from vlmeval.scoring.model_metrics import NeuralOptions, NeuralScores, score_clip
 
     tmp = Path(tempfile.mkdtemp(prefix="vlmeval-clip-bench-"))
     model_dir = Path(args.model) if args.model else base_clip(tmp / "clip")

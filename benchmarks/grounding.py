@@ -80,7 +80,7 @@ def bench_map(n_images: int) -> None:
 def bench_referring(n: int) -> None:
     from vlmeval.io.box_text import extract
     from vlmeval.io.grounding import GroundingData
-    from vlmeval.tasks.grounding import evaluate_grounding, grounding_metrics
+    from vlmeval.tasks.grounding import available, evaluate_grounding
 
     rng = np.random.default_rng(5)
     w = rng.choice([640.0, 500.0, 1024.0], n)
@@ -93,7 +93,7 @@ def bench_referring(n: int) -> None:
         ids=[str(i) for i in range(n)], predictions=predictions, gt_boxes=list(gt.reshape(n, 1, 4)),
         width=w, height=h, scores=[None] * n, answered=[True] * n, inputs=[], counts={"records": n, "scored": n, "skipped": {}},
     )  # fmt: skip
-    keys = grounding_metrics(None, 0.5, False)
+    keys = available({"iou": 0.5}, data)
     t, report = timed(lambda: evaluate_grounding(data, keys, box_format="xyxy"))
     print(
         f"Referring {n:,} samples, numeric boxes: evaluate_grounding {t:.2f} s  (acc@0.5 {report.metrics['acc@0.5']:.4f})"

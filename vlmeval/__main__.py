@@ -1,3 +1,3 @@
-from vlmeval.cli import main
+from vlmeval_launcher import main
 
 main()

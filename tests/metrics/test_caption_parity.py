@@ -89,13 +89,14 @@ def test_numbers_do_not_depend_on_the_chunk_size():
     """Chunked scoring (look-ahead across chunk ends, document frequencies summed over chunks) gives the
     single-chunk numbers per image: BLEU and ROUGE-L exactly, CIDEr-D up to summation order (1e-12)."""
     from vlmeval.io.captions import load_captions
-    from vlmeval.tasks.caption import evaluate_caption
+    from vlmeval.progress import QUIET
+    from vlmeval.tasks.caption import evaluate
 
     data = load_captions(CAPTION_JSONL)
     keys = ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "ROUGE_L", "CIDEr"]
-    whole = evaluate_caption(data, keys)
+    whole = evaluate(data, keys, {}, QUIET)
     for chunk in (37, 250):
-        chunked = evaluate_caption(data, keys, chunk_images=chunk)
+        chunked = evaluate(data, keys, {}, QUIET, chunk_images=chunk)
         for key in keys[:-1]:  # integer statistics
             assert chunked.per_sample[key] == whole.per_sample[key]
         np.testing.assert_allclose(chunked.per_sample["CIDEr"], whole.per_sample["CIDEr"], rtol=0, atol=1e-12)

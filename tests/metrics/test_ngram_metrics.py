@@ -133,7 +133,7 @@ def test_rouge_on_shared_tokens_equals_rouge_on_strings(data):
     given ROUGE-L's own split(" ") tokens: the same scores as pycocoevalcap's reading of the strings."""
     from vlmeval.metrics.ngrams import caption_tokens
     from vlmeval.metrics.rouge import rouge_l_from_tokens
-    from vlmeval.tasks.caption import _not_single_spaced
+    from vlmeval.scoring.captions import _not_single_spaced
 
     hyps = [h.replace("x", "3\u00a01/2") for h, _ in data]  # a PTB fraction token holds a no-break space
     refs = [list(rs) for _, rs in data]

@@ -146,7 +146,7 @@ def test_equals_torchmetrics_per_sample(tmp_path, clip_dir, images):
     from transformers import CLIPModel, CLIPProcessor
 
     from vlmeval.metrics.clipscore import PROMPT
-    from vlmeval.tasks.neural import NeuralOptions, NeuralScores, score_clip
+    from vlmeval.scoring.model_metrics import NeuralOptions, NeuralScores, score_clip
 
     model = CLIPModel.from_pretrained(str(clip_dir)).eval()
     processor = CLIPProcessor.from_pretrained(str(clip_dir))

@@ -65,7 +65,7 @@ def _vqa_tables() -> dict:
     fixtures/vqa/official_tables.json), so that oracle and vlmeval share no code or data."""
     import json
 
-    path = Path(__file__).resolve().parents[1] / "fixtures" / "vqa" / "official_tables.json"
+    path = Path(__file__).resolve().parents[2] / "fixtures" / "vqa" / "official_tables.json"
     return json.loads(path.read_text())["contractions"]
 
 

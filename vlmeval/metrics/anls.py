@@ -19,6 +19,9 @@ from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cpdist
 
 THRESHOLD = 0.5
+# signature fields: the normalisation and the length the distance is divided by
+NORMALISATION = "strip-lower-ws"
+LENGTH = "raw-upper"
 
 
 def _normalise(text: str) -> str:

@@ -20,6 +20,7 @@ from vlmeval.metrics.ngrams import CaptionNgrams, caption_ngrams, group_max, loo
 
 TINY = 1e-15
 SMALL = 1e-9
+REFLEN = "closest"  # the brevity penalty's reference length: the closest (ties to the shorter)
 
 
 @dataclass

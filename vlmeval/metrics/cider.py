@@ -16,13 +16,14 @@ The statistics below are idf-free, so a bootstrap resample recomputes the docume
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from vlmeval.metrics.ngrams import CaptionNgrams, caption_ngrams, lookup
 
+N = 4  # n-gram orders 1..N
 SIGMA = 6.0
 
 
@@ -157,24 +158,29 @@ def cider_scores(
     ``weights``: image multiplicities of a resample (document frequencies and N then count each copy, as if
     the resampled set had been evaluated); images with weight 0 still get a score under that IDF.
     """
-    num_images, owner = stats.num_images, stats.ref_owner
-    num_refs = len(owner)
     if df is not None:
         log_n = np.log(float(df.num_images))
-    elif weights is None:
-        log_n = np.log(float(num_images))
-    else:
-        log_n = np.log(float(weights.sum()))
-    total = np.zeros(num_refs, dtype=np.float64)
-    for k, o in enumerate(stats.orders):
-        if df is not None:
+        frequencies = []
+        for k, o in enumerate(stats.orders):
             idx, found = lookup(df.keys[k], o.keys)
-            frequency = np.where(found, df.counts[k][idx] if len(df.counts[k]) else 0.0, 0.0)
-        else:
-            doc_w = None if weights is None else weights[o.doc_img].astype(np.float64)
-            frequency = np.bincount(o.doc_gram, weights=doc_w, minlength=o.num_grams).astype(
-                np.float64, copy=False
-            )
+            frequencies.append(np.where(found, df.counts[k][idx] if len(df.counts[k]) else 0.0, 0.0))
+    else:
+        log_n = np.log(float(stats.num_images if weights is None else weights.sum()))
+        frequencies = [_frequency(o, weights) for o in stats.orders]
+    return _scores(stats, frequencies, log_n)
+
+
+def _frequency(o: _Order, weights: np.ndarray | None) -> np.ndarray:
+    """Document frequency of each n-gram of one order; with weights, each image counts its multiplicity."""
+    doc_w = None if weights is None else weights[o.doc_img].astype(np.float64)
+    return np.bincount(o.doc_gram, weights=doc_w, minlength=o.num_grams).astype(np.float64, copy=False)
+
+
+def _scores(stats: CiderStatistics, frequencies: list[np.ndarray], log_n: float) -> np.ndarray:
+    num_images, owner = stats.num_images, stats.ref_owner
+    num_refs = len(owner)
+    total = np.zeros(num_refs, dtype=np.float64)
+    for o, frequency in zip(stats.orders, frequencies):
         idf = log_n - np.log(np.maximum(1.0, frequency))
         idf2 = idf * idf
         norm_h = np.sqrt(_sum_by(o.hyp_img, idf2[o.hyp_gram] * o.hyp_tf**2, num_images))
@@ -185,6 +191,52 @@ def cider_scores(
         total += val * stats.penalty
     per_image = _sum_by(owner, total, num_images)
     return per_image / stats.n / stats.refs_per_image * 10.0
+
+
+class ChunkedCider:
+    """Corpus CIDEr-D on bootstrap weights for a corpus scored in chunks: each resample's document
+    frequencies are summed over all chunks by exact n-gram key, so the interval is the one the whole corpus
+    in one chunk gives (it must not depend on the chunk size). ``chunks`` builds the chunks' statistics,
+    called on the first resample only: a run without --bootstrap never holds them all."""
+
+    def __init__(self, chunks: Callable[[], list[CiderStatistics]]):
+        self._build = chunks
+        self._chunks: list[CiderStatistics] | None = None
+
+    def _prepare(self) -> None:
+        chunks = self._chunks = self._build()
+        self._offsets = np.cumsum([0] + [c.num_images for c in chunks])
+        self._sizes, self._where = (
+            [],
+            [],
+        )  # per order: distinct n-grams of the corpus; each chunk's gram -> it
+        for k in range(chunks[0].n if chunks else 0):
+            keys = np.unique(np.concatenate([c.orders[k].keys for c in chunks]))
+            self._sizes.append(len(keys))
+            self._where.append([lookup(keys, c.orders[k].keys)[0] for c in chunks])
+
+    def scores(self, weights: np.ndarray) -> np.ndarray:
+        if self._chunks is None:
+            self._prepare()
+        chunks = self._chunks or []
+        corpus_frequency = [np.zeros(size) for size in self._sizes]
+        for c, chunk in enumerate(chunks):
+            w = weights[self._offsets[c] : self._offsets[c + 1]]
+            for k, o in enumerate(chunk.orders):
+                doc_w = w[o.doc_img].astype(np.float64)
+                corpus_frequency[k] += np.bincount(
+                    self._where[k][c][o.doc_gram], weights=doc_w, minlength=self._sizes[k]
+                )
+        log_n = np.log(float(weights.sum()))
+        return np.concatenate(
+            [
+                _scores(chunk, [corpus_frequency[k][self._where[k][c]] for k in range(chunk.n)], log_n)
+                for c, chunk in enumerate(chunks)
+            ]
+        )
+
+    def __call__(self, weights: np.ndarray) -> float:
+        return float(weights @ self.scores(weights) / weights.sum())
 
 
 def cider_corpus(stats: CiderStatistics, weights: np.ndarray | None = None) -> float:

@@ -24,6 +24,9 @@ import numpy as np
 from vlmeval.errors import VlmevalError
 from vlmeval.java import METEOR_JAR, pycocoevalcap_file, require_java
 
+LANGUAGE = "en"  # -l en: English matchers, parameters and paraphrase table
+NORMALIZE = True  # -norm: the jar tokenizes and lower-cases again
+
 _EOL = str.maketrans({"\n": " ", "\r": " "})
 
 
@@ -42,7 +45,7 @@ class MeteorJar:
         # a second JVM per core was measured slower on 2 cores: each one parses the paraphrase table again
         cmd = [java, "-Xmx2G", "-XX:+UseSerialGC", "-Dfile.encoding=UTF-8", "-jar", jar]
         self.proc = subprocess.Popen(
-            [*cmd, "-", "-", "-stdio", "-l", "en", "-norm"],
+            [*cmd, "-", "-", "-stdio", "-l", LANGUAGE, *(["-norm"] if NORMALIZE else [])],
             cwd=os.path.dirname(jar),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -20,6 +20,7 @@ from rapidfuzz.process import cpdist
 from vlmeval.metrics.ngrams import CaptionTokens, Encoded, caption_tokens
 
 BETA = 1.2
+SPLIT = "space"  # pycocoevalcap splits the tokenized caption on single spaces
 
 
 def _symbols(encoded: Encoded, empty_is_a_token: bool, overrides: dict[int, list[str]]) -> list:

@@ -15,6 +15,9 @@ from collections.abc import Sequence
 
 from rapidfuzz.distance import LCSseq
 
+VERSION = "0.1.2"  # the rouge-score release these conventions are taken from
+STEMMING = False  # evaluate's default
+
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 

@@ -25,6 +25,7 @@ import numpy as np
 from vlmeval.errors import MissingDependency, VlmevalError
 from vlmeval.java import find_java, pycocoevalcap_file, require_java
 
+SUBSET = True  # -subset: the scores of the tuple categories too, as pycocoevalcap runs it
 CORENLP_JARS = ("stanford-corenlp-3.6.0.jar", "stanford-corenlp-3.6.0-models.jar")
 GET_MODELS = (
     "python -c 'from pycocoevalcap.spice.get_stanford_models import get_stanford_models; get_stanford_models()' "
@@ -65,7 +66,9 @@ def spice(hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> tuple[float, np
         data = [{"image_id": i, "test": h, "refs": list(rs)} for i, (h, rs) in enumerate(zip(hyps, refs))]
         in_file.write_text(json.dumps(data), encoding="utf-8")
         cmd = [java, "-Xmx8G", "-cp", classpath, "edu.anu.spice.SpiceScorer", str(in_file)]
-        proc = subprocess.run([*cmd, "-out", str(out_file), "-subset", "-silent"], capture_output=True)
+        proc = subprocess.run(
+            [*cmd, "-out", str(out_file), *(["-subset"] if SUBSET else []), "-silent"], capture_output=True
+        )
         if proc.returncode != 0 or not out_file.exists():
             tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
             raise VlmevalError(f"the SPICE jar failed (exit {proc.returncode}): {tail[0]}")

@@ -13,6 +13,9 @@ import string
 from collections import Counter
 from collections.abc import Sequence
 
+NORMALISATION = "squad-v1.1"  # evaluate-v1.1.py's normalize_answer
+EMPTY_RULE = "v1.1"  # two empty strings: exact match 1, F1 0
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = str.maketrans("", "", string.punctuation)
 

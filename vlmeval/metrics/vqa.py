@@ -158,6 +158,10 @@ class _Cache:
         return out
 
 
+LEAVE_ONE_OUT = "index"  # each answer left out in turn, by its position (the script's loop)
+ROUNDING = "py2-2dp"  # Python 2's round(x, 2)
+
+
 def _leave_one_out(matches: tuple[bool, ...]) -> float:
     """Mean over i of min(1, #{j != i: a_j matches} / 3), summed in answer order as the script sums."""
     total = sum(matches)

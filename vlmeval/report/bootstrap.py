@@ -24,6 +24,19 @@ import numpy as np
 ALPHA = 0.05
 BLOCK = 100  # resamples per block (bounded memory on large sets)
 
+# How a metric's interval is estimated: the ``interval`` of its declaration in its task module.
+INTERVALS = {
+    "mean": "the mean of the per-sample values (NaN: not scored) on each resample",
+    "sum": "the sum of the per-sample values (a count) on each resample",
+    "bleu": "BLEU from the resampled n-gram statistics (the report's stats.bleu)",
+    "prf": "precision/recall/F1 from the resampled match counts (the report's stats.matching)",
+    "cider": "CIDEr-D with its document frequencies recomputed on each resample (the run's n-grams)",
+    "meteor": "the METEOR jar's EVAL on the resampled statistics lines (the run's jar)",
+    "coco": "COCOeval's accumulate/summarize on the resampled images (the run's per-image matching)",
+    "none": "no interval",
+}
+RUNTIME = frozenset({"cider", "meteor", "coco"})  # only the run itself holds what these resample
+
 
 @dataclass
 class Estimator:
@@ -168,11 +181,6 @@ def paired_tests(base: Estimator, new: Estimator, resamples: int, trials: int, s
     )
 
 
-# metrics whose corpus value is not a function of what the report keeps per sample
-NO_INTERVAL = {"METEOR", "AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large",
-               "AR1", "AR10", "AR100", "AR_small", "AR_medium", "AR_large", "matched_iou"}  # fmt: skip
-
-
 def ids_key(key: str, per_sample: dict[str, Any]) -> str:
     """The per-sample id list a metric's values follow (retrieval's second direction has its own)."""
     for prefix in ("t2i_", "i2t_"):
@@ -181,31 +189,44 @@ def ids_key(key: str, per_sample: dict[str, Any]) -> str:
     return "ids"
 
 
-def estimators_for(report, *, special: bool = True) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """Estimators per sample set (keyed by its id list), and the metrics that get none."""
+def _per_sample_mean(report, key: str, group: str, total: bool = False) -> Estimator | None:
+    values = report.per_sample.get(key)
+    if not isinstance(values, list) or len(values) != len(report.per_sample.get(group, [])):
+        return None
+    est = mean_estimator([np.nan if v is None else v for v in values])
+    return Estimator(est.stats, lambda s: s[..., 0]) if total else est  # a count: the sum
+
+
+def _from_report(kind: str, report, key: str, group: str, arg: Any, proxies: bool) -> Estimator | None:
+    """An estimator from what the report keeps; None where it keeps too little for the metric's definition.
+    ``proxies``: CIDEr-D as the mean of its per-image scores (the IDF not resampled), for compare."""
+    if kind == "bleu":
+        return bleu_estimator(report.stats["bleu"], arg) if "bleu" in report.stats else None
+    if kind == "prf":
+        return prf_estimator(report.stats["matching"], arg) if "matching" in report.stats else None
+    if kind in ("mean", "sum") or (kind == "cider" and proxies):
+        return _per_sample_mean(report, key, group, total=kind == "sum")
+    return None  # "meteor", "coco", "cider": only the run itself can resample them; "none": never
+
+
+def estimators_for(
+    report, runtime: dict[str, Any] | None = None, *, proxies: bool = False
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Estimators per sample set (keyed by its id list), and the metrics that get none. ``runtime``: the
+    estimators a run has beyond its report (CIDEr-D's n-grams, the METEOR jar, COCOeval's matching); each
+    metric's declared interval kind says how the others are estimated."""
+    from vlmeval.tasks import find_task
+
+    task = find_task(report.task)
     groups: dict[str, dict[str, Any]] = {}
     missing = []
-    extra = getattr(report, "estimators", {}) if special else {}
     for key in report.metrics:
         group = ids_key(key, report.per_sample)
-        est: Any = None
-        if key in extra:
-            est = extra[key]
-        elif key.startswith("Bleu_") and "bleu" in report.stats:
-            est = bleu_estimator(report.stats["bleu"], int(key.split("_")[1]))
-        elif key in ("precision", "recall", "f1") and "matching" in report.stats:
-            est = prf_estimator(report.stats["matching"], key)
-        elif key in NO_INTERVAL:
-            est = None
-        elif key in report.per_sample and len(report.per_sample[key]) == len(
-            report.per_sample.get(group, [])
-        ):
-            values = [np.nan if v is None else v for v in report.per_sample[key]]
-            if key == "parse_failures":
-                est = mean_estimator(values)
-                est = Estimator(est.stats, lambda s: s[..., 0])  # a count: the sum
-            else:
-                est = mean_estimator(values)
+        metric = task.metric_for(key) if task is not None else None
+        est: Any = (runtime or {}).get(key)
+        if est is None:
+            kind = metric.interval if metric is not None else "mean"
+            est = _from_report(kind, report, key, group, metric.arg if metric is not None else None, proxies)
         if est is None:
             missing.append(key)
         else:
@@ -213,11 +234,11 @@ def estimators_for(report, *, special: bool = True) -> tuple[dict[str, dict[str,
     return groups, missing
 
 
-def add_intervals(report, resamples: int, seed: int) -> None:
+def add_intervals(report, resamples: int, seed: int, runtime: dict[str, Any] | None = None) -> None:
     """``report.ci`` for every metric that has an estimator; the signature records how."""
     from vlmeval import __version__
 
-    groups, missing = estimators_for(report)
+    groups, missing = estimators_for(report, runtime)
     for group, estimators in groups.items():
         n = len(report.per_sample[group])
         if n == 0:

@@ -67,8 +67,8 @@ def compare_reports(
                 f"the reports' signatures differ, so their numbers are not comparable ({detail}); --force compares anyway"
             )
         warnings.append(f"signatures differ ({detail}); compared because of --force")
-    base_groups, base_missing = estimators_for(base, special=False)
-    new_groups, _ = estimators_for(new, special=False)
+    base_groups, base_missing = estimators_for(base, proxies=True)
+    new_groups, _ = estimators_for(new, proxies=True)
     if "CIDEr" in base.metrics:
         warnings.append(
             "CIDEr is compared on per-image scores with each run's own IDF (the IDF is not resampled)"
@@ -109,7 +109,7 @@ def compare_reports(
 def drop_gates(comparison: Comparison, max_drops: list[str] | None) -> None:
     """``--max-drop METRIC=DELTA``: fails when NEW is worse than BASE by more than DELTA and the difference
     is significant (p < 0.05 under the chosen test)."""
-    from vlmeval.metrics.registry import higher_is_better
+    from vlmeval.tasks import higher_is_better
 
     for spec in max_drops or []:
         name, sep, value = spec.partition("=")
@@ -123,7 +123,7 @@ def drop_gates(comparison: Comparison, max_drops: list[str] | None) -> None:
         if key is None:
             raise VlmevalError(f"cannot gate on {name!r}: compared metrics are {', '.join(comparison.rows)}")
         row = comparison.rows[key]
-        worse_by = -row["delta"] if higher_is_better(key) else row["delta"]
+        worse_by = -row["delta"] if higher_is_better(comparison.task, key) else row["delta"]
         p = row["p_paired_bootstrap" if comparison.test == "paired-bootstrap" else "p_approx_randomization"]
         passed = not (worse_by > delta and p < SIGNIFICANCE)
         comparison.gates.append(

@@ -11,15 +11,13 @@ import numpy as np
 def worst_samples(
     ids: Sequence[str],
     scores: Sequence[float],
-    predictions: Sequence[Any],
-    references: Sequence[Any],
+    columns: dict[str, Sequence[Any]],
     k: int,
     *,
     higher_is_better: bool = True,
-    extra: dict[str, Sequence[Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows ``{id, score, prediction, reference, ...}``, worst first; ties keep input order. Samples the
-    metric did not score (NaN: no image, no ground-truth box) are not failures."""
+    """Rows ``{id, score, <column>: value, ...}``, worst first; ties keep input order. Samples the metric did
+    not score (NaN: no image, no ground-truth box) are not failures."""
     if k <= 0 or len(ids) == 0:
         return []
     values = np.asarray(scores, dtype=np.float64)
@@ -27,13 +25,8 @@ def worst_samples(
     order = [i for i in np.argsort(key, kind="stable")[:k] if not np.isnan(values[i])]
     rows = []
     for i in order:
-        row = {
-            "id": ids[i],
-            "score": float(values[i]),
-            "prediction": predictions[i],
-            "reference": references[i],
-        }
-        for name, column in (extra or {}).items():
+        row = {"id": ids[i], "score": float(values[i])}
+        for name, column in columns.items():
             row[name] = column[i]
         rows.append(row)
     return rows

@@ -72,7 +72,7 @@ class Report:
     @property
     def primary(self) -> str | None:
         """The metric failure cases are ranked by, and the first row of the table."""
-        from vlmeval.metrics.registry import primary_metric
+        from vlmeval.tasks import primary_metric
 
         return primary_metric(self.task, self.metrics)
 

@@ -17,3 +17,14 @@ def nrefs(counts: list[int]) -> str:
         return "0"
     low, high = min(counts), max(counts)
     return str(low) if low == high else f"var{low}-{high}"
+
+
+def number(value: float) -> str:
+    """A constant as a signature writes it: ``6``, ``1.2``, ``1e-9`` (no exponent padding)."""
+    import re
+
+    return re.sub(r"e([-+])0*(\d)", r"e\1\2", f"{value:g}").replace("e+", "e")
+
+
+def yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"

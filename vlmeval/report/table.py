@@ -128,3 +128,48 @@ def renderables(report: Report) -> list:
         if extra is not None:
             parts.append(extra)
     return parts
+
+
+def comparison_table(comparison, base_name: str, new_name: str) -> Table:
+    """``vlmeval compare``: one row per metric with the delta, its interval and both tests' p-values."""
+    table = Table(
+        title=f"{new_name} vs {base_name}", title_justify="left", show_edge=False, header_style="bold"
+    )
+    for column in ("Metric", "Base", "New", "Delta", "95% CI of delta", "p (bootstrap)", "p (AR)"):
+        table.add_column(column, justify="left" if column == "Metric" else "right")
+    for key, row in comparison.rows.items():
+        table.add_row(key, f"{row['base']:.4f}", f"{row['new']:.4f}", f"{row['delta']:+.4f}",
+                      f"[{row['ci'][0]:+.4f}, {row['ci'][1]:+.4f}]", f"{row['p_paired_bootstrap']:.4f}",
+                      f"{row['p_approx_randomization']:.4f}")  # fmt: skip
+    return table
+
+
+def metrics_listing() -> Table:
+    """``vlmeval metrics``: every metric of every task, with what it needs and whether that is installed."""
+    from vlmeval.tasks import listed_metrics
+    from vlmeval.tasks.task import NEEDS_TEXT, requirement_met
+
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("Metric", "Tasks", "Scale", "Reference implementation", "Needs", "Available"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("Metric", "Scale", "Available"))
+    met: dict[str, bool] = {}
+    for key, declared in listed_metrics().items():
+        metric = declared[0][1]
+        references = list(dict.fromkeys(m.reference for _, m in declared))
+        if len(references) == 1:
+            reference = references[0]
+        else:
+            reference = "; ".join(
+                " ".join(t for t, m in declared if m.reference == ref) + ": " + ref for ref in references
+            )
+        if metric.needs not in met:
+            met[metric.needs] = requirement_met(metric.needs)
+        table.add_row(
+            Text(key),
+            Text(" ".join(t for t, _ in declared)),
+            Text(metric.scale),
+            Text(reference),
+            Text(NEEDS_TEXT[metric.needs]),
+            "yes" if met[metric.needs] else "no",
+        )
+    return table

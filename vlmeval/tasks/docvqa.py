@@ -3,63 +3,67 @@ answer type, evidence and operation, and on request text metrics for free-form a
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from vlmeval.io.qa import QAData
-from vlmeval.metrics.registry import resolve
-from vlmeval.progress import QUIET, Progress
-from vlmeval.report.report import Report
-from vlmeval.report.signature import nrefs, signature
-from vlmeval.tasks.qa import breakdown, common_metrics, qa_report, zero_missing
-from vlmeval.tokenizers import DEFAULT_TOKENIZER
+from vlmeval.scoring import answers
+from vlmeval.tasks.task import Metric, Option, Result, Task
 
-TASK = "docvqa"
-DEFAULT_KEYS = ["ANLS", "exact_match", "token_f1"]
+ANLS = Metric("ANLS", "0-1", "RRC DocVQA scorer")
 
-
-def docvqa_metrics(names: str | list[str] | None) -> list[str]:
-    """Requested metric keys, the task's own metrics first."""
-    keys = DEFAULT_KEYS if names is None else resolve(names, TASK)
-    return [k for k in DEFAULT_KEYS if k in keys] + [k for k in keys if k not in DEFAULT_KEYS]
+OPTIONS = (
+    Option("preds", Path, None, "Predictions: records with 'prediction' and 'answers', or an RRC submission.",
+           argument=True, required=True),
+    Option("refs", Path, None, "Ground truth: RRC {'data': [...]} or records."),
+    Option("threshold", float, 0.5, "ANLS threshold tau: lower similarities score 0.", minimum=0.0, maximum=1.0),
+    *answers.TEXT_OPTIONS,
+    answers.allow_missing_option("0"),
+)  # fmt: skip
 
 
-def evaluate_docvqa(
-    data: QAData,
-    keys: list[str],
-    *,
-    threshold: float = 0.5,
-    tokenizer: str = DEFAULT_TOKENIZER,
-    progress: Progress = QUIET,
-    failures: int = 0,
-    options: dict[str, Any] | None = None,
-    neural: Any = None,
-) -> Report:
-    metrics, shown, unit, sigs, warnings, java, corpus = common_metrics(
-        data, keys, tokenizer=tokenizer, progress=progress, neural=neural
+def load(values: dict[str, Any]):
+    from vlmeval.io.qa import load_docvqa
+
+    return load_docvqa(values["preds"], values.get("refs"), allow_missing=values.get("allow_missing", False))
+
+
+def evaluate(data, keys: list[str], values: dict[str, Any], progress) -> Result:
+    from vlmeval.scoring.model_metrics import NeuralOptions
+
+    threshold = values.get("threshold", 0.5)
+    tokenizer = values.get("tokenizer", "ptb")
+    scores = answers.score_answers(
+        data, keys, tokenizer=tokenizer, progress=progress, neural=NeuralOptions.from_values(values)
     )
-    aggregate = {
-        "exact_match": lambda xs: 100 * sum(xs) / len(xs),
-        "token_f1": lambda xs: 100 * sum(xs) / len(xs),
-    }
+    aggregate = {"exact_match": answers.percent_mean, "token_f1": answers.percent_mean}
     if "ANLS" in keys:
-        from vlmeval.metrics.anls import anls_per_question
+        from vlmeval.metrics.anls import LENGTH, NORMALISATION, anls_per_question
+        from vlmeval.report.signature import nrefs, number, signature
 
         with progress.step("ANLS"):
-            scores = zero_missing(
+            per_question = answers.zero_missing(
                 anls_per_question(data.predictions, data.answers, threshold).tolist(), data.answered
             )
+        result = scores.result
         # summed in question order, as the RRC script sums
-        metrics["ANLS"] = float(sum(scores)) / len(scores) if scores else 0.0
-        unit["ANLS"] = shown["ANLS"] = scores
-        sigs["ANLS"] = signature(
+        result.metrics["ANLS"] = float(sum(per_question)) / len(per_question) if per_question else 0.0
+        scores.unit["ANLS"] = result.per_sample["ANLS"] = per_question
+        result.signature["ANLS"] = signature(
             "ANLS",
-            {"tau": f"{threshold:g}", "norm": "strip-lower-ws", "len": "raw-upper", "agg": "max-over-answers",
+            {"tau": number(threshold), "norm": NORMALISATION, "len": LENGTH, "agg": "max-over-answers",
              "nrefs": nrefs([len(a) for a in data.answers]), "parity": "rrc-docvqa"},
         )  # fmt: skip
         aggregate["ANLS"] = lambda xs: float(sum(xs)) / len(xs)
-    breakdowns = breakdown(data.groups, unit, aggregate)
-    return qa_report(
-        TASK, data, keys, metrics, shown, sigs, breakdowns, warnings,
-        {"threshold": threshold, "tokenizer": tokenizer, "metrics": keys, **(options or {})},
-        failures, java, None, corpus,
-    )  # fmt: skip
+    options = {"threshold": threshold, "tokenizer": tokenizer, "metrics": keys}
+    return answers.answer_result(data, keys, scores, aggregate, options)
+
+
+TASK = Task(
+    name="docvqa",
+    help="ANLS as the RRC DocVQA/InfographicVQA scorer computes it, with breakdowns, EM and token F1.",
+    metrics=(ANLS, answers.EXACT_MATCH, answers.TOKEN_F1, *answers.TEXT_METRICS),
+    primary=("ANLS", "exact_match"),
+    options=OPTIONS,
+    load=load,
+    evaluate=evaluate,
+)

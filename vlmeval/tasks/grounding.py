@@ -9,62 +9,122 @@ metrics (counted as ``no_gt_box``) and count in P/R/F1, where their boxes are fa
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from vlmeval.errors import VlmevalError
-from vlmeval.io.box_text import ResizeOptions, extract_all, fix_boxes, to_pixels
-from vlmeval.io.grounding import DetectionData, GroundingData
-from vlmeval.metrics.boxes import center_inside, iou_matrix, iou_pairs, match_flat
-from vlmeval.metrics.registry import resolve, scale_of
+from vlmeval.io.box_text import FORMATS, NEEDS_SIZE, ResizeOptions
+from vlmeval.metrics.detection import STAT_KEYS
 from vlmeval.progress import QUIET, Progress
-from vlmeval.report.failures import worst_samples
-from vlmeval.report.report import Report, environment, package_version
-from vlmeval.report.signature import signature
+from vlmeval.tasks.task import Metric, Option, Result, Task
 
-TASK = "grounding"
-REFERRING = ["mean_iou", "center_acc", "parse_failures"]
 MATCHING = ["precision", "recall", "f1"]
 SWEEP = [round(0.1 * k, 1) for k in range(1, 10)]
+HUNGARIAN = "one-to-one matching at IoU >= T (Hungarian)"
+COCOEVAL = "pycocotools COCOeval (via faster-coco-eval)"
+
+METRICS = (
+    Metric("mean_iou", "0-1", "continuous IoU (no +1)"),
+    Metric("acc@{iou}", "0-1", "IoU >= T (--iou T; acc@0.5 by default)", family="acc", examples=("acc@0.5",)),
+    Metric("center_acc", "0-1", "predicted box centre inside the ground-truth box"),
+    *(Metric(k, "0-1", HUNGARIAN, interval="prf", arg=k) for k in MATCHING),
+    Metric("parse_failures", "count", "predictions with no box parsed", higher_is_better=False, interval="sum",
+           always=True),
+    *(Metric(k, "0-1", COCOEVAL, family="mAP", interval="coco") for k in STAT_KEYS),
+    Metric("matched_iou", "0-1", "mean IoU of the matched pairs", interval="none", companion_of=tuple(MATCHING)),
+)  # fmt: skip
+
+OPTIONS = (
+    Option("preds", Path, None, "Predictions: records with 'prediction' (text or boxes) and 'gt_boxes', or COCO "
+           "detection results JSON.", argument=True, required=True),
+    Option("refs", Path, None, "Ground truth: records with 'gt_boxes' (joined on id), or COCO instances_*.json."),
+    Option("box_format", str, "xyxy", "How predicted boxes map to pixels (see README); auto guesses as VLMEvalKit "
+           "does.", choices=FORMATS),
+    Option("images", Path, None, "Image folder, for sizes when records lack width/height."),
+    Option("iou", float, 0.5, "IoU threshold for acc@T and matching.", minimum=0.0, maximum=1.0, min_open=True),
+    Option("score_threshold", float, None, "Keep boxes scoring at least this for precision/recall/F1.",
+           default_text="all boxes; 0.5 for COCO detection"),
+    Option("min_pixels", int, ResizeOptions.min_pixels, "qwen2.5-vl: smart_resize min_pixels.", minimum=1,
+           panel="Qwen2.5-VL resizing"),
+    Option("max_pixels", int, ResizeOptions.max_pixels, "qwen2.5-vl: smart_resize max_pixels.", minimum=1,
+           panel="Qwen2.5-VL resizing"),
+    Option("patch_factor", int, ResizeOptions.factor, "qwen2.5-vl: smart_resize factor.", minimum=1,
+           panel="Qwen2.5-VL resizing"),
+    Option("allow_missing", bool, False, "Score samples without a prediction as no box (IoU 0, counted)."),
+)  # fmt: skip
 
 
 def acc_key(iou: float) -> str:
     return f"acc@{iou:g}"
 
 
-def grounding_metrics(names: str | list[str] | None, iou: float, detection: bool) -> list[str]:
-    """Requested keys. Records: acc@T, mean_iou, center_acc, precision, recall, f1, parse_failures.
-    COCO detection: the 12 COCO stats, precision, recall, f1."""
-    from vlmeval.metrics.detection import STAT_KEYS
+def load(values: dict[str, Any]):
+    from vlmeval.errors import VlmevalError
+    from vlmeval.io.grounding import is_coco_detection, load_detection, load_grounding
+    from vlmeval.io.readers import read_records
 
-    acc = acc_key(iou)
-    available = (
-        (STAT_KEYS + MATCHING) if detection else [acc, "mean_iou", "center_acc", *MATCHING, "parse_failures"]
+    pred_file = read_records(values["preds"])
+    if pred_file.records and is_coco_detection(pred_file):
+        if values.get("refs") is None:
+            raise VlmevalError("COCO detection results need --refs instances_*.json (the COCO ground truth)")
+        return load_detection(pred_file, values["refs"])
+    return load_grounding(
+        pred_file,
+        values.get("refs"),
+        images_dir=values.get("images"),
+        need_size=values.get("box_format", "xyxy") in NEEDS_SIZE,
+        allow_missing=values.get("allow_missing", False),
     )
-    if names is None:
-        return available
-    if isinstance(names, str):
-        names = names.split(",")
-    names = [acc if n.strip().lower() == "acc" else n for n in names]  # the family name: acc@T for this --iou
-    keys = resolve(names, TASK, available=available)
-    if "parse_failures" in available and "parse_failures" not in keys:
-        keys.append("parse_failures")  # always reported: it is what makes the other numbers honest
-    return keys
+
+
+def available(values: dict[str, Any], data: Any) -> list[str]:
+    """Records: acc@T, mean_iou, center_acc, precision, recall, f1, parse_failures. COCO detection: the
+    12 COCO stats, precision, recall, f1."""
+    from vlmeval.io.grounding import DetectionData
+
+    if isinstance(data, DetectionData):
+        return STAT_KEYS + MATCHING
+    return [acc_key(values.get("iou", 0.5)), "mean_iou", "center_acc", *MATCHING, "parse_failures"]
+
+
+def evaluate(data, keys: list[str], values: dict[str, Any], progress: Progress = QUIET) -> Result:
+    from vlmeval.io.grounding import DetectionData
+
+    iou = values.get("iou", 0.5)
+    threshold = values.get("score_threshold")
+    if isinstance(data, DetectionData):
+        return evaluate_detection(
+            data, keys, iou=iou, score_threshold=0.5 if threshold is None else threshold, progress=progress
+        )
+    resize = ResizeOptions(
+        values.get("patch_factor", ResizeOptions.factor),
+        values.get("min_pixels", ResizeOptions.min_pixels),
+        values.get("max_pixels", ResizeOptions.max_pixels),
+    )
+    return evaluate_grounding(
+        data, keys, box_format=values.get("box_format", "xyxy"), iou=iou, score_threshold=threshold,
+        resize=resize, progress=progress,
+    )  # fmt: skip
 
 
 def evaluate_grounding(
-    data: GroundingData,
+    data,
     keys: list[str],
     *,
     box_format: str = "xyxy",
     iou: float = 0.5,
     score_threshold: float | None = None,
-    resize: ResizeOptions = ResizeOptions(),
+    resize=None,
     progress: Progress = QUIET,
-    failures: int = 0,
-    options: dict[str, Any] | None = None,
-) -> Report:
+) -> Result:
+    from vlmeval.errors import VlmevalError
+    from vlmeval.io.box_text import extract_all, fix_boxes, to_pixels
+    from vlmeval.metrics.boxes import center_inside, iou_matrix, iou_pairs, match_flat
+    from vlmeval.report.report import package_version
+    from vlmeval.report.signature import signature
+
+    resize = resize or ResizeOptions()
     n = len(data.ids)
     with progress.step(f"parsing boxes ({box_format})"):
         flat, counts_per = extract_all(data.predictions, box_format)
@@ -201,34 +261,28 @@ def evaluate_grounding(
                 "count": int(rated.sum()),
                 "acc": float((ious[rated] >= t).sum() / denominator),
             }
-    report = Report(
-        task=TASK,
-        metrics=metrics,
-        scale={k: scale_of(k) if k != "matched_iou" else "0-1" for k in metrics},
-        signature=sigs,
-        counts=counts,
-        per_sample=per_sample,
-        inputs=data.inputs,
-        environment=environment(numpy=package_version("numpy"), scipy=package_version("scipy")),
+    shown = [[round(float(v), 2) for v in first[i]] if parsed[i] else None for i in range(n)]
+    return Result(
+        metrics,
+        per_sample,
+        sigs,
+        counts,
+        data.inputs,
+        options={"box_format": box_format, "iou": iou, "score_threshold": score_threshold, "metrics": keys},
         breakdown={"iou_threshold": sweep_rows} if sweep_rows else {},
-        options={
-            "box_format": box_format,
-            "iou": iou,
-            "score_threshold": score_threshold,
-            "metrics": keys,
-            **(options or {}),
-        },
-        warnings=warnings,
         stats=stats,
+        warnings=warnings,
+        environment={"numpy": package_version("numpy"), "scipy": package_version("scipy")},
+        columns={
+            "prediction": data.predictions,
+            "reference": [[[round(float(v), 2) for v in g] for g in gts] for gts in data.gt_boxes],
+            "box": shown,
+            "metric": ["IoU"] * n,
+            "image": data.images,
+        },
+        # samples without a ground-truth box are not scored: NaN, never a failure case
+        rank=np.where(rated, ious, np.nan),
     )
-    if failures:
-        shown = [[round(float(v), 2) for v in first[i]] if parsed[i] else None for i in range(n)]
-        report.failures = worst_samples(
-            data.ids, np.where(rated, ious, np.inf), data.predictions,
-            [[[round(float(v), 2) for v in g] for g in gts] for gts in data.gt_boxes], failures,
-            extra={"box": shown, "metric": ["IoU"] * n, "image": data.images},
-        )  # fmt: skip
-    return report
 
 
 def _empty(predictions: list, unparsed: np.ndarray) -> int:
@@ -241,15 +295,11 @@ def _empty(predictions: list, unparsed: np.ndarray) -> int:
 
 
 def evaluate_detection(
-    data: DetectionData,
-    keys: list[str],
-    *,
-    iou: float = 0.5,
-    score_threshold: float = 0.5,
-    progress: Progress = QUIET,
-    options: dict[str, Any] | None = None,
-) -> Report:
-    from vlmeval.metrics.detection import STAT_KEYS, coco_map, threshold_counts
+    data, keys: list[str], *, iou: float = 0.5, score_threshold: float = 0.5, progress: Progress = QUIET
+) -> Result:
+    from vlmeval.metrics.detection import coco_map, threshold_counts
+    from vlmeval.report.report import package_version
+    from vlmeval.report.signature import signature
 
     metrics: dict[str, float] = {}
     sigs: dict[str, str] = {}
@@ -307,28 +357,20 @@ def evaluate_detection(
             "predicted": [by_image.get(i, (0, 0, 0))[1] for i in image_ids],
             "ground_truth": [by_image.get(i, (0, 0, 0))[2] for i in image_ids],
         }
-    report = Report(
-        task=TASK,
-        metrics={k: metrics[k] for k in keys if k in metrics},
-        scale={k: scale_of(k) for k in keys if k in metrics},
+    ordered = {k: metrics[k] for k in keys if k in metrics}
+    return Result(
+        metrics=ordered,
+        per_sample={"ids": [str(i) for i in image_ids]},
         signature=sigs,
         counts=data.counts,
-        per_sample={"ids": [str(i) for i in image_ids]},
         inputs=data.inputs,
-        environment=environment(**{"faster-coco-eval": package_version("faster-coco-eval")}),
+        options={"input": "coco-detection", "iou": iou, "score_threshold": score_threshold, "metrics": keys},
         breakdown={"category": dict(sorted(rows.items()))} if rows else {},
-        options={
-            "input": "coco-detection",
-            "iou": iou,
-            "score_threshold": score_threshold,
-            "metrics": keys,
-            **(options or {}),
-        },
-        warnings=data.warnings,
         stats=stats,
+        estimators=_coco_estimators(data, [k for k in STAT_KEYS if k in ordered]),
+        warnings=data.warnings,
+        environment={"faster-coco-eval": package_version("faster-coco-eval")},
     )
-    report.estimators = _coco_estimators(data, [k for k in STAT_KEYS if k in report.metrics])
-    return report
 
 
 def _coco_estimators(data, wanted: list[str]) -> dict[str, Any]:
@@ -336,8 +378,6 @@ def _coco_estimators(data, wanted: list[str]) -> dict[str, Any]:
     (lazily, on the first resample) and accumulate/summarize recomputed with image weights."""
     if not wanted:
         return {}
-    from vlmeval.metrics.detection import STAT_KEYS
-
     state: dict[str, Any] = {}
 
     def stats_for(weights) -> np.ndarray:
@@ -358,3 +398,15 @@ def _coco_estimators(data, wanted: list[str]) -> dict[str, Any]:
         return state["value"]
 
     return {key: (lambda w, k=STAT_KEYS.index(key): stats_for(w)[k]) for key in wanted}
+
+
+TASK = Task(
+    name="grounding",
+    help="IoU, acc@T, centre accuracy, box precision/recall/F1 from boxes in any model's frame; COCO mAP for detection.",
+    metrics=METRICS,
+    primary=("acc@0.5", "AP", "f1", "mean_iou"),
+    options=OPTIONS,
+    load=load,
+    evaluate=evaluate,
+    available=available,
+)

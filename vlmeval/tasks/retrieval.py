@@ -3,30 +3,118 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from vlmeval.errors import VlmevalError
-from vlmeval.io.retrieval import RetrievalData, RetrievalDirection
-from vlmeval.metrics.registry import scale_of
-from vlmeval.metrics.retrieval import pad, query_metrics, rank_relevant, ranks_from_positions
 from vlmeval.progress import QUIET, Progress
-from vlmeval.report.report import Report, environment
-from vlmeval.report.signature import signature
+from vlmeval.tasks.task import Metric, Option, Result, Task
 
-TASK = "retrieval"
 BLOCK_BYTES = 64 * 2**20  # score rows held at once
+DIRECTIONS = ("t2i_", "i2t_")  # embeddings are scored both ways: text-to-image and image-to-text
+
+METRICS = (
+    Metric("R@{k}", "0-1", "CLIP_benchmark recall@k", family="Recall", examples=("R@1", "R@5", "R@10")),
+    Metric("MRR", "0-1", "torchmetrics RetrievalMRR"),
+    Metric("NDCG@{k}", "0-1", "torchmetrics RetrievalNormalizedDCG", family="NDCG", examples=("NDCG@10",)),
+)
+OPTIONS = (
+    Option("source", Path, None, "A score matrix (.npy, queries x items) or ranked lists (.jsonl); none with "
+           "embeddings.", argument=True),
+    Option("queries", Path, None, "Query ids, in row order (JSON list or one per line)."),
+    Option("items", Path, None, "Item ids, in column order."),
+    Option("relevance", Path, None, 'JSONL {"query", "relevant": [ids]} or graded {"query", "item", "relevance"}.'),
+    Option("image_embeddings", Path, None, "Image embeddings (.npy), rows in --pairs order.", panel="Embeddings"),
+    Option("text_embeddings", Path, None, "Caption embeddings (.npy), rows in --pairs order.", panel="Embeddings"),
+    Option("pairs", Path, None, 'JSONL {"image": id, "captions": [ids]}.', panel="Embeddings"),
+    Option("k", str, "1,5,10", "Cut-offs for R@K, comma-separated."),
+    Option("ndcg_k", int, 10, "Cut-off for NDCG@K.", minimum=1),
+    Option("recall_definition", str, "any", "any: a relevant item in the top K (CLIP papers); fraction: share of "
+           "relevant items.", choices=("any", "fraction")),
+    Option("ties", str, "average", "Tied scores: average over their orderings (sklearn/torchmetrics NDCG), or break "
+           "by item order.", choices=("average", "id")),
+    Option("empty_queries", str, "error", "Queries with no relevant item: error, score 0, or skip (counted).",
+           choices=("error", "zero", "skip")),
+)  # fmt: skip
+
+
+def recall_cutoffs(values: dict[str, Any]) -> list[int]:
+    from vlmeval.errors import VlmevalError
+
+    k = values.get("k", "1,5,10")
+    try:
+        cutoffs = sorted({int(v) for v in str(k).split(",") if v.strip()})
+    except ValueError:
+        raise VlmevalError(f"--k takes positive integers, comma-separated (got {k!r})") from None
+    if not cutoffs or cutoffs[0] < 1:
+        raise VlmevalError(f"--k takes positive integers, comma-separated (got {k!r})")
+    return cutoffs
+
+
+def _embeddings(values: dict[str, Any]) -> bool:
+    """Whether the input is embeddings (scored in both directions), checking the input options agree."""
+    from vlmeval.errors import VlmevalError
+
+    given = [values.get(k) for k in ("image_embeddings", "text_embeddings", "pairs")]
+    if values.get("source") is None:
+        if not all(given):
+            raise VlmevalError(
+                "give a score matrix (.npy) with --queries/--items/--relevance, ranked lists (.jsonl), or "
+                "--image-embeddings, --text-embeddings and --pairs"
+            )
+        return True
+    if any(given):
+        raise VlmevalError(
+            "embeddings (--image-embeddings/--text-embeddings/--pairs) take no positional input"
+        )
+    return False
+
+
+def available(values: dict[str, Any], data: Any = None) -> list[str]:
+    names = [f"R@{v}" for v in recall_cutoffs(values)] + ["MRR", f"NDCG@{values.get('ndcg_k', 10)}"]
+    prefixes = DIRECTIONS if _embeddings(values) else ("",)
+    return [p + n for p in prefixes for n in names]
+
+
+def load(values: dict[str, Any]):
+    from vlmeval.errors import VlmevalError
+    from vlmeval.io.retrieval import load_embeddings, load_ranked, load_scores
+
+    recall_cutoffs(values)  # a bad --k is a usage error before any file is read
+    source = values.get("source")
+    if _embeddings(values):
+        return load_embeddings(values["image_embeddings"], values["text_embeddings"], values["pairs"])
+    if Path(source).suffix.lower() == ".npy":
+        if not (values.get("queries") and values.get("items") and values.get("relevance")):
+            raise VlmevalError("a score matrix needs --queries, --items and --relevance")
+        return load_scores(source, values["queries"], values["items"], values["relevance"])
+    if values.get("queries") or values.get("items") or values.get("relevance"):
+        raise VlmevalError(
+            "ranked lists carry their own queries and relevance: drop --queries/--items/--relevance"
+        )
+    return load_ranked(source)
+
+
+def evaluate(data, keys: list[str], values: dict[str, Any], progress: Progress = QUIET) -> Result:
+    """``values["failures"]``: how many worst queries per direction go into the failure rows."""
+    return evaluate_retrieval(
+        data, recall_ks=recall_cutoffs(values), ndcg_k=values.get("ndcg_k", 10), ties=values.get("ties", "average"),
+        recall_definition=values.get("recall_definition", "any"), empty_queries=values.get("empty_queries", "error"),
+        progress=progress, failures=values.get("failures", 0),
+    )  # fmt: skip
 
 
 def _direction_metrics(
-    d: RetrievalDirection,
+    d,
     recall_ks: list[int],
     ndcg_k: int,
     ties: str,
     recall_definition: str,
     progress: Progress,
 ) -> dict[str, np.ndarray]:
+    from vlmeval.metrics.retrieval import pad, query_metrics, rank_relevant, ranks_from_positions
+
     n = len(d.query_ids)
     rows = max(1, BLOCK_BYTES // max(8 * d.n_items, 1))
     parts: list[dict[str, np.ndarray]] = []
@@ -50,7 +138,7 @@ def _direction_metrics(
 
 
 def evaluate_retrieval(
-    data: RetrievalData,
+    data,
     *,
     recall_ks: list[int],
     ndcg_k: int = 10,
@@ -59,8 +147,10 @@ def evaluate_retrieval(
     empty_queries: str = "error",
     progress: Progress = QUIET,
     failures: int = 0,
-    options: dict[str, Any] | None = None,
-) -> Report:
+) -> Result:
+    from vlmeval.errors import VlmevalError
+    from vlmeval.report.signature import signature
+
     metrics: dict[str, float] = {}
     sigs: dict[str, str] = {}
     per_sample: dict[str, Any] = {}
@@ -124,15 +214,12 @@ def evaluate_retrieval(
                     "prediction": f"first relevant at rank {1 / mrr[i]:.0f}" if mrr[i] > 0 else "no relevant item retrieved",
                     "reference": f"{int(d.relevance.counts[i])} relevant",
                 })  # fmt: skip
-    report = Report(
-        task=TASK,
+    return Result(
         metrics=metrics,
-        scale={k: scale_of(k) for k in metrics},
+        per_sample=per_sample,
         signature=sigs,
         counts=counts,
-        per_sample=per_sample,
         inputs=data.inputs,
-        environment=environment(),
         options={
             "source": data.source,
             "k": recall_ks,
@@ -140,9 +227,21 @@ def evaluate_retrieval(
             "ties": ties,
             "recall_definition": recall_definition,
             "empty_queries": empty_queries,
-            **(options or {}),
         },  # fmt: skip
         warnings=warnings,
+        failures=failure_rows,
     )
-    report.failures = failure_rows
-    return report
+
+
+TASK = Task(
+    name="retrieval",
+    help="Recall@K, MRR and NDCG@K from a score matrix, ranked lists, or image/text embeddings (both directions).",
+    metrics=METRICS,
+    primary=("R@1", "t2i_R@1", "MRR"),
+    options=OPTIONS,
+    load=load,
+    evaluate=evaluate,
+    available=available,
+    prefixes=DIRECTIONS,
+    takes_metrics=False,
+)

@@ -3,72 +3,89 @@ question-type breakdowns, exact match and token F1, and on request text metrics 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from vlmeval.io.qa import QAData
-from vlmeval.metrics.registry import resolve
-from vlmeval.metrics.vqa import VARIANTS, mean_percent, official_round, vqa_accuracy_per_question
-from vlmeval.progress import QUIET, Progress
-from vlmeval.report.report import Report
-from vlmeval.report.signature import nrefs, signature
-from vlmeval.tasks.qa import breakdown, common_metrics, qa_report, zero_missing
-from vlmeval.tokenizers import DEFAULT_TOKENIZER
+from vlmeval.metrics.vqa import VARIANTS
+from vlmeval.scoring import answers
+from vlmeval.tasks.task import Metric, Option, Result, Task
 
-TASK = "vqa"
-DEFAULT_KEYS = ["vqa_accuracy", "exact_match", "token_f1"]
+VQA_ACCURACY = Metric("vqa_accuracy", "0-100", "GT-Vision-Lab/VQA vqaEval.py")
+UNROUNDED = Metric(
+    "vqa_accuracy_unrounded", "0-100", "GT-Vision-Lab/VQA vqaEval.py (before its rounding)",
+    companion_of=("vqa_accuracy",),
+    interval="none",  # vqa_accuracy's interval is already that of the unrounded means
+)  # fmt: skip
+
+OPTIONS = (
+    Option("preds", Path, None, "Predictions: records with 'prediction' and 'answers', or VQA v2 results JSON.",
+           argument=True, required=True),
+    Option("annotations", Path, None, "VQA v2 annotations (or records with 'answers')."),
+    Option("questions", Path, None, "VQA v2 questions (question text)."),
+    Option("variant", str, "official-2021", "Which official script (or harness) to reproduce.", choices=tuple(VARIANTS)),
+    *answers.TEXT_OPTIONS,
+    answers.allow_missing_option("0"),
+)  # fmt: skip
 
 
-def vqa_metrics(names: str | list[str] | None) -> list[str]:
-    """Requested metric keys, the task's own metrics first."""
-    keys = DEFAULT_KEYS if names is None else resolve(names, TASK)
-    return [k for k in DEFAULT_KEYS if k in keys] + [k for k in keys if k not in DEFAULT_KEYS]
+def load(values: dict[str, Any]):
+    from vlmeval.errors import VlmevalError
+    from vlmeval.io.qa import load_vqa
+
+    if values.get("questions") is not None and values.get("annotations") is None:
+        raise VlmevalError("--questions needs --annotations")
+    return load_vqa(
+        values["preds"], values.get("annotations"), values.get("questions"),
+        allow_missing=values.get("allow_missing", False),
+    )  # fmt: skip
 
 
-def evaluate_vqa(
-    data: QAData,
-    keys: list[str],
-    *,
-    variant: str = "official-2021",
-    tokenizer: str = DEFAULT_TOKENIZER,
-    progress: Progress = QUIET,
-    failures: int = 0,
-    options: dict[str, Any] | None = None,
-    neural: Any = None,
-) -> Report:
-    metrics, shown, unit, sigs, warnings, java, corpus = common_metrics(
-        data, keys, tokenizer=tokenizer, progress=progress, neural=neural
+def evaluate(data, keys: list[str], values: dict[str, Any], progress) -> Result:
+    from vlmeval.scoring.model_metrics import NeuralOptions
+
+    variant = values.get("variant", "official-2021")
+    tokenizer = values.get("tokenizer", "ptb")
+    scores = answers.score_answers(
+        data, keys, tokenizer=tokenizer, progress=progress, neural=NeuralOptions.from_values(values)
     )
     extra = {}
-    aggregate = {
-        "exact_match": lambda xs: 100 * sum(xs) / len(xs),
-        "token_f1": lambda xs: 100 * sum(xs) / len(xs),
-    }
+    aggregate = {"exact_match": answers.percent_mean, "token_f1": answers.percent_mean}
     if "vqa_accuracy" in keys:
+        from vlmeval.metrics.vqa import (
+            LEAVE_ONE_OUT,
+            ROUNDING,
+            mean_percent,
+            official_round,
+            vqa_accuracy_per_question,
+        )
+        from vlmeval.report.signature import nrefs, signature
+
         with progress.step(f"VQA accuracy ({variant})"):
-            acc = zero_missing(
+            acc = answers.zero_missing(
                 vqa_accuracy_per_question(data.predictions, data.answers, variant), data.answered
             )
         unrounded = mean_percent(acc)
-        metrics["vqa_accuracy"] = official_round(unrounded)
+        result = scores.result
+        result.metrics["vqa_accuracy"] = official_round(unrounded)
         extra["vqa_accuracy_unrounded"] = unrounded
-        unit["vqa_accuracy"] = acc
-        shown["vqa_accuracy"] = [100 * a for a in acc]
-        spec = VARIANTS[variant]
-        sigs["vqa_accuracy"] = signature(
-            "VQA-acc",
-            {
-                **spec.signature_fields(),
-                "loo": "index",
-                "round": "py2-2dp",
-                "nrefs": nrefs([len(a) for a in data.answers]),
-            },
-        )
-        sigs["vqa_accuracy_unrounded"] = sigs["vqa_accuracy"].replace("round:py2-2dp", "round:none")
+        scores.unit["vqa_accuracy"] = acc
+        result.per_sample["vqa_accuracy"] = [100 * a for a in acc]
+        fields = {**VARIANTS[variant].signature_fields(), "loo": LEAVE_ONE_OUT, "round": ROUNDING,
+                  "nrefs": nrefs([len(a) for a in data.answers])}  # fmt: skip
+        result.signature["vqa_accuracy"] = signature("VQA-acc", fields)
+        result.signature["vqa_accuracy_unrounded"] = signature("VQA-acc", {**fields, "round": "none"})
         # per-type numbers as the script prints them: rounded means of the unrounded per-question scores
         aggregate["vqa_accuracy"] = lambda xs: official_round(mean_percent(xs))
-    breakdowns = breakdown(data.groups, unit, aggregate)
-    return qa_report(
-        TASK, data, keys, metrics, shown, sigs, breakdowns, warnings,
-        {"variant": variant, "tokenizer": tokenizer, "metrics": keys, **(options or {})},
-        failures, java, extra, corpus,
-    )  # fmt: skip
+    options = {"variant": variant, "tokenizer": tokenizer, "metrics": keys}
+    return answers.answer_result(data, keys, scores, aggregate, options, extra)
+
+
+TASK = Task(
+    name="vqa",
+    help="VQA accuracy as the official VQA evaluation computes it, with answer-type breakdown, EM and token F1.",
+    metrics=(VQA_ACCURACY, answers.EXACT_MATCH, answers.TOKEN_F1, *answers.TEXT_METRICS, UNROUNDED),
+    primary=("vqa_accuracy", "exact_match"),
+    options=OPTIONS,
+    load=load,
+    evaluate=evaluate,
+)

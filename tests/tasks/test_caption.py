@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from tests.conftest import CAPTION_JSONL, sha256, write_jsonl
@@ -182,9 +183,30 @@ def test_report_command(cli, tmp_path):
 
 
 def test_metrics_command_lists_every_metric(cli):
-    from vlmeval.metrics.registry import METRICS
+    from vlmeval.tasks import listed_metrics
 
     result = cli("metrics")
     assert result.exit_code == 0
-    for key in METRICS:
+    for key in listed_metrics():
         assert key in result.stdout
+
+
+def test_cider_interval_does_not_depend_on_the_chunk_size():
+    """Above 10,000 images a corpus is scored in chunks; CIDEr-D's bootstrap must still resample the
+    document frequencies of the whole corpus (it fell back to a fixed-IDF mean of per-image scores, under
+    the same signature, whenever there was more than one chunk)."""
+    from vlmeval.io.captions import load_captions
+    from vlmeval.progress import QUIET
+    from vlmeval.report.bootstrap import add_intervals
+    from vlmeval.run import build_report
+    from vlmeval.tasks.caption import TASK, evaluate
+
+    data = load_captions(CAPTION_JSONL)
+    intervals = []
+    for chunk in (10_000, 37, 250):
+        result = evaluate(data, ["CIDEr"], {}, QUIET, chunk_images=chunk)
+        report = build_report(TASK, result)
+        add_intervals(report, 200, 12345, result.estimators)
+        intervals.append(report.ci["CIDEr"])
+    for other in intervals[1:]:
+        np.testing.assert_allclose(other, intervals[0], rtol=0, atol=1e-12)

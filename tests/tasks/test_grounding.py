@@ -300,3 +300,20 @@ def test_coco_detection_bad_input(cli, tmp_path):
 
 
 PAIRS_FILE = "instances_val2014_fakebbox100_results.json"
+
+
+def test_unscored_samples_are_never_failures(cli, tmp_path):
+    """A sample without a ground-truth box is not scored by the referring metrics (NaN, null in the report):
+    it is not a failure case either (it was listed with `score: null` when "not scored" was inf)."""
+    records = [
+        {"id": "empty", "prediction": "[10, 10, 50, 50]", "gt_boxes": []},
+        {"id": "miss", "prediction": "[0, 0, 5, 5]", "gt_boxes": [[100, 100, 200, 200]]},
+        {"id": "hit", "prediction": "[100, 100, 200, 200]", "gt_boxes": [[100, 100, 200, 200]]},
+    ]
+    preds = write_jsonl(tmp_path / "p.jsonl", records)
+    result = cli("grounding", preds, "--failures", "10", "--out", "r.json", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [row["id"] for row in report["failures"]] == ["miss", "hit"]
+    assert all(row["score"] is not None for row in report["failures"])
+    assert report["per_sample"]["mean_iou"][0] is None  # not scored: one representation everywhere

@@ -1,5 +1,6 @@
-"""The model-based text metrics of the caption task (and of free-form answers): BERTScore, CLIPScore,
-RefCLIPScore. torch and transformers are imported here only, when one of them is asked for."""
+"""Model-based metrics with local models: BERTScore (captions and free-form answers), CLIPScore and
+RefCLIPScore (captions with images). torch and transformers are imported only when one of them runs; the
+options that choose the models are declared here once, for every task that offers these metrics."""
 
 from __future__ import annotations
 
@@ -11,11 +12,72 @@ from typing import Any
 import numpy as np
 
 from vlmeval.errors import MissingDependency, VlmevalError
+from vlmeval.models import PRECISIONS  # models.py imports torch only inside its functions
 from vlmeval.progress import QUIET, Progress
 from vlmeval.report.signature import nrefs, signature
+from vlmeval.tasks.task import Metric, Option, Result
 
-BERTSCORE_KEYS = ("BERTScore_P", "BERTScore_R", "BERTScore_F1")
-CLIP_KEYS = ("CLIPScore", "RefCLIPScore")
+BERTSCORE = tuple(
+    Metric(f"BERTScore_{p}", "0-1", "bert_score 0.3.13", family="BERTScore", needs="neural", default=False)
+    for p in ("P", "R", "F1")
+)
+CLIP = (
+    Metric("CLIPScore", "0-2.5", "Hessel et al. 2021 (jmhessel/clipscore)", needs="neural", default=False),
+    Metric("RefCLIPScore", "0-2.5", "Hessel et al. 2021 (jmhessel/clipscore)", needs="neural", default=False),
+)
+BERTSCORE_KEYS = tuple(m.key for m in BERTSCORE)
+CLIP_KEYS = tuple(m.key for m in CLIP)
+MODEL_KEYS = frozenset(BERTSCORE_KEYS + CLIP_KEYS)
+
+PANEL = "Model-based metrics (BERTScore, CLIPScore)"
+BERTSCORE_OPTIONS = (
+    Option(
+        "bertscore_model",
+        str,
+        None,
+        "BERTScore model: a local folder or a hub name in the local cache.",
+        default_text="$VLMEVAL_BERTSCORE_MODEL, else roberta-large",
+        panel=PANEL,
+    ),
+    Option(
+        "bertscore_layer",
+        int,
+        None,
+        "Layer to use.",
+        minimum=0,
+        default_text="bert_score's table, else the last",
+        panel=PANEL,
+    ),
+    Option("bertscore_idf", bool, False, "IDF weights from the references.", panel=PANEL),
+    Option(
+        "bertscore_rescale", bool, False, "Rescale with bert_score's baseline for the model.", panel=PANEL
+    ),
+    Option("bertscore_lang", str, "en", "Language of the rescale baseline.", panel=PANEL),
+    Option("bertscore_baseline", Path, None, "A custom baseline file (bert_score's format).", panel=PANEL),
+)
+CLIP_OPTIONS = (
+    Option(
+        "clip_model",
+        str,
+        None,
+        "CLIP model: a local folder or a cached hub name.",
+        default_text="$VLMEVAL_CLIP_MODEL, else openai/clip-vit-base-patch32",
+        panel=PANEL,
+    ),
+)
+DEVICE_OPTIONS = (
+    Option(
+        "precision",
+        str,
+        "fp32",
+        "Model precision: fp32 (reference numbers), bf16 or fp16.",
+        choices=PRECISIONS,
+        panel=PANEL,
+    ),
+    Option(
+        "device", str, None, "torch device for model metrics.", default_text="cuda if available", panel=PANEL
+    ),
+)
 
 
 @dataclass
@@ -36,6 +98,15 @@ class NeuralOptions:
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> NeuralOptions:
+        """The options among a command's values (``--bertscore-model`` ...), as the report records them."""
+        names = {f for f in cls.__dataclass_fields__}
+        chosen = {k: v for k, v in values.items() if k in names}
+        if chosen.get("bertscore_baseline") is not None:
+            chosen["bertscore_baseline"] = str(chosen["bertscore_baseline"])
+        return cls(**chosen)
+
 
 @dataclass
 class NeuralScores:
@@ -46,6 +117,27 @@ class NeuralScores:
     skipped: dict[str, int] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+
+
+def score_model_metrics(
+    predictions, references, keys: list[str], options: NeuralOptions | None, images, progress, result: Result
+) -> None:
+    """BERTScore and CLIPScore/RefCLIPScore (those of ``keys``), added to ``result``."""
+    options = options or NeuralOptions()
+    out = NeuralScores()
+    if set(keys) & set(BERTSCORE_KEYS):
+        score_bertscore(predictions, references, options, out, progress)
+    if set(keys) & set(CLIP_KEYS):
+        score_clip(predictions, references, images or [None] * len(predictions), keys, options, out, progress)
+    for key in keys:
+        result.metrics[key] = out.metrics[key]
+        result.per_sample[key] = out.per_sample[key]
+        result.signature[key] = out.signature[key]
+    result.warnings.extend(out.warnings)
+    result.environment.update(out.environment)
+    if out.skipped:
+        result.counts.setdefault("skipped", {}).update(out.skipped)
+    result.counts.update(out.counts)
 
 
 def _versions() -> dict[str, str]:

@@ -1,0 +1,136 @@
+"""Running a task, below the CLI and the Python API: check the options, load the inputs, choose the metrics,
+evaluate, build the report (the one report builder), add intervals and evaluate gates; then finish it (the
+atomic write and W&B). ``vlmeval.cli`` adds only argument handling and printing."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from vlmeval.errors import VlmevalError
+from vlmeval.progress import QUIET, Progress
+from vlmeval.report.report import Report
+from vlmeval.tasks.task import Result, Task
+
+
+def check_values(task: Task, values: dict[str, Any]) -> None:
+    """Every option value in its declared range and choices, finite where it is a number."""
+    for option in task.options:
+        value = values.get(option.name)
+        if value is None or option.type not in (int, float) or isinstance(value, bool):
+            if value is not None and option.choices and value not in option.choices:
+                raise VlmevalError(
+                    f"{option.label} must be one of {', '.join(option.choices)}, got {value!r}"
+                )
+            continue
+        if not math.isfinite(value):
+            raise VlmevalError(f"{option.label} must be a finite number, got {value}")
+        low, high = option.minimum, option.maximum
+        too_low = low is not None and (value <= low if option.min_open else value < low)
+        too_high = high is not None and value > high
+        if too_low or too_high:
+            if low is not None and high is not None:
+                span = f"in {'(' if option.min_open else '['}{low:g}, {high:g}]"
+            elif low is not None:
+                span = f"{'>' if option.min_open else '>='} {low:g}"
+            else:
+                span = f"<= {high:g}"
+            raise VlmevalError(f"{option.label} must be {span}, got {value:g}")
+
+
+def run_task(
+    task: Task,
+    values: dict[str, Any],
+    *,
+    metrics: str | list[str] | None = None,
+    gates: list | None = None,
+    bootstrap: int = 0,
+    seed: int = 12345,
+    failures: int = 0,
+    progress: Progress = QUIET,
+    **evaluate_options: Any,
+) -> tuple[Report, list]:
+    """The report of one task run, with intervals; and the gates, matched to its metric keys."""
+    from vlmeval.report.gates import canonical
+    from vlmeval.tasks import gate_keys, resolve
+    from vlmeval.tasks.task import require
+
+    check_values(task, values)
+    data = task.load(values)
+    keys = resolve(task, metrics, task.available_keys(values, data))
+    gates = canonical(gates or [], gate_keys(task, keys), task.name)
+    require(task, keys)
+    result = task.evaluate(data, keys, {**values, "failures": failures}, progress, **evaluate_options)
+    report = build_report(task, result, failures=failures, bootstrap=bootstrap, seed=seed)
+    if bootstrap:
+        from vlmeval.report.bootstrap import add_intervals
+
+        add_intervals(report, bootstrap, seed, result.estimators)
+    return report, gates
+
+
+def build_report(
+    task: Task, result: Result, *, failures: int = 0, bootstrap: int = 0, seed: int = 12345
+) -> Report:
+    """The report of a task's result: scales from the task's declarations, the environment, and the K worst
+    samples by the primary metric (or the task's own ranking)."""
+    from vlmeval.report.failures import worst_samples
+    from vlmeval.report.report import environment
+
+    report = Report(
+        task=task.name,
+        metrics=result.metrics,
+        scale={k: (m.scale if (m := task.metric_for(k)) else "") for k in result.metrics},
+        signature=result.signature,
+        counts=result.counts,
+        per_sample=result.per_sample,
+        inputs=result.inputs,
+        environment=environment(**result.environment),
+        breakdown=result.breakdown,
+        options={**result.options, "bootstrap": bootstrap, "seed": seed},
+        warnings=result.warnings,
+        stats=result.stats,
+    )
+    if result.failures is not None:
+        report.failures = result.failures
+    elif failures and result.columns:
+        primary = report.primary
+        values = result.rank if result.rank is not None else result.per_sample.get(primary)
+        if values is not None:
+            metric = task.metric_for(primary) if primary else None
+            report.failures = worst_samples(
+                result.per_sample["ids"], values, result.columns, failures,
+                higher_is_better=metric.higher_is_better if metric is not None else True,
+            )  # fmt: skip
+    return report
+
+
+def apply_gates(report: Report, gates: list) -> VlmevalError | None:
+    """``report.gates`` from the gates; a gate on a metric this run did not compute is a usage error,
+    returned so that the caller can write the report first."""
+    from vlmeval.report.gates import evaluate_gates
+
+    try:
+        report.gates = evaluate_gates(gates, report.metrics)
+    except VlmevalError as exc:
+        return exc
+    return None
+
+
+def failed_gates(report: Report) -> list[dict[str, Any]]:
+    return [g for g in report.gates if not g["passed"]]
+
+
+def log_to_wandb(report: Report, path: Path, **where: Any) -> str:
+    """Log a written report to W&B (it is on disk first: a W&B failure exits 2 with how to retry, and loses
+    nothing)."""
+    import os
+
+    from vlmeval.report.wandb_log import log_report
+
+    where.setdefault("project", os.environ.get("WANDB_PROJECT"))
+    where.setdefault("entity", os.environ.get("WANDB_ENTITY"))
+    where.setdefault("run_name", None)
+    where.setdefault("tags", [])
+    return log_report(report, path, **where)

@@ -1,0 +1,46 @@
+"""The ``vlmeval`` command's entry point. It lives outside the package on purpose: VLMEvalKit installs an
+import package that is also called ``vlmeval`` (its setup.py has ``name='vlmeval'``), so in an environment
+with both, ``import vlmeval`` may run VLMEvalKit's ``__init__`` or find a folder holding both packages'
+files. This checks, before importing anything of it, that the importable ``vlmeval`` is this project's,
+and says so in one sentence when it is not."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+OURS = ("cli.py", "run.py", "tasks")  # files only this project's package has
+FOREIGN = ("smp", "dataset", "vlm", "api")  # VLMEvalKit's subpackages
+ADVICE = (
+    "VLMEvalKit installs an import package of the same name, so the two cannot share an environment: "
+    "install vlmeval in a virtual environment of its own (python -m venv .venv && .venv/bin/pip install vlmeval)"
+)
+
+
+def problem() -> str | None:
+    """What is wrong with the importable ``vlmeval``, or None."""
+    spec = importlib.util.find_spec("vlmeval")
+    if spec is None or not spec.submodule_search_locations:
+        return f"no package named 'vlmeval' can be imported here ({sys.executable})"
+    folders = [Path(p) for p in spec.submodule_search_locations]
+    if not any(all((folder / name).exists() for name in OURS) for folder in folders):
+        return f"the package imported as 'vlmeval' ({folders[0]}) is not this vlmeval; {ADVICE}"
+    foreign = [str(folder / name) for folder in folders for name in FOREIGN if (folder / name).is_dir()]
+    if foreign:
+        return f"the 'vlmeval' package at {folders[0]} also holds VLMEvalKit's modules ({', '.join(foreign)}); {ADVICE}"
+    return None
+
+
+def main() -> None:
+    found = problem()
+    if found is not None:
+        sys.stderr.write(f"error: {found}\n")
+        raise SystemExit(2)
+    from vlmeval.cli import main as run
+
+    run()
+
+
+if __name__ == "__main__":
+    main()
