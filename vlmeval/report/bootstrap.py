@@ -197,13 +197,26 @@ def _per_sample_mean(report, key: str, group: str, total: bool = False) -> Estim
     return Estimator(est.stats, lambda s: s[..., 0]) if total else est  # a count: the sum
 
 
+def _scaled(est: Estimator | None, factor: float) -> Estimator | None:
+    if est is None or factor == 1:
+        return est
+    score = est.score
+    return Estimator(est.stats, lambda s: factor * score(s))
+
+
 def _from_report(kind: str, report, key: str, group: str, arg: Any, proxies: bool) -> Estimator | None:
     """An estimator from what the report keeps; None where it keeps too little for the metric's definition.
     ``proxies``: CIDEr-D as the mean of its per-image scores (the IDF not resampled), for compare."""
+    if ":" in kind:  # a task's own estimator, named by its builder
+        import importlib
+
+        module, _, function = kind.partition(":")
+        return getattr(importlib.import_module(module), function)(report, key, arg)
     if kind == "bleu":
         return bleu_estimator(report.stats["bleu"], arg) if "bleu" in report.stats else None
     if kind == "prf":
-        return prf_estimator(report.stats["matching"], arg) if "matching" in report.stats else None
+        est = prf_estimator(report.stats["matching"], arg) if "matching" in report.stats else None
+        return _scaled(est, 100.0 if report.scale.get(key) == "0-100" else 1.0)
     if kind in ("mean", "sum") or (kind == "cider" and proxies):
         return _per_sample_mean(report, key, group, total=kind == "sum")
     return None  # "meteor", "coco", "cider": only the run itself can resample them; "none": never
@@ -221,8 +234,8 @@ def estimators_for(
     groups: dict[str, dict[str, Any]] = {}
     missing = []
     for key in report.metrics:
-        group = ids_key(key, report.per_sample)
         metric = task.metric_for(key) if task is not None else None
+        group = metric.samples if metric is not None and metric.samples else ids_key(key, report.per_sample)
         est: Any = (runtime or {}).get(key)
         if est is None:
             kind = metric.interval if metric is not None else "mean"

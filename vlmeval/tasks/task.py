@@ -30,11 +30,14 @@ class Metric:
     needs: str = ""  # what must be installed: a key of NEEDS
     higher_is_better: bool = True
     default: bool = True  # computed when --metrics is not given
-    interval: str = "mean"  # how --bootstrap estimates it: a key of vlmeval.report.bootstrap.INTERVALS
+    # how --bootstrap estimates it: a key of vlmeval.report.bootstrap.INTERVALS, or "module:function", a
+    # builder (report, key, arg) -> Estimator | None reading the report's statistics
+    interval: str = "mean"
     arg: Any = None  # what the interval estimator needs besides the report (BLEU's order, which of P/R/F1)
     examples: tuple[str, ...] = ()  # a pattern's keys under the default options (for listings)
     companion_of: tuple[str, ...] = ()  # reported (and gateable) with these keys, never chosen on its own
     always: bool = False  # reported whatever --metrics asks for (what makes the other numbers honest)
+    samples: str = ""  # the per-sample id list its values follow, when not "ids" (CircularEval: its groups)
 
     @property
     def family_name(self) -> str:
