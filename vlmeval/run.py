@@ -92,6 +92,8 @@ def build_report(
         warnings=result.warnings,
         stats=result.stats,
     )
+    if result.error_types is not None:
+        add_error_types(report, result.error_types)
     if result.failures is not None:
         report.failures = result.failures
     elif failures and result.columns:
@@ -99,11 +101,33 @@ def build_report(
         values = result.rank if result.rank is not None else result.per_sample.get(primary)
         if values is not None:
             metric = task.metric_for(primary) if primary else None
+            columns = result.columns
+            if result.error_types is not None:
+                columns = {**columns, "error_type": result.error_types}
             report.failures = worst_samples(
-                result.per_sample["ids"], values, result.columns, failures,
+                result.per_sample["ids"],
+                values,
+                columns,
+                failures,
                 higher_is_better=metric.higher_is_better if metric is not None else True,
-            )  # fmt: skip
+            )
     return report
+
+
+def add_error_types(report: Report, error_types: list[str | None]) -> None:
+    """``failure_rate`` (the share of samples with an error type; per sample 1 or 0, so that it has an
+    interval and compares like any mean), the ``error_type`` breakdown (count and share of each type among
+    the failures) and each sample's type."""
+    from collections import Counter
+
+    kinds = Counter(t for t in error_types if t is not None)
+    failed = sum(kinds.values())
+    report.metrics["failure_rate"] = failed / len(error_types) if error_types else 0.0
+    report.scale["failure_rate"] = "0-1"
+    ordered = sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
+    report.breakdown["error_type"] = {kind: {"count": n, "share": n / failed} for kind, n in ordered}
+    report.per_sample["failure_rate"] = [0.0 if t is None else 1.0 for t in error_types]
+    report.per_sample["error_type"] = list(error_types)
 
 
 def apply_gates(report: Report, gates: list) -> VlmevalError | None:

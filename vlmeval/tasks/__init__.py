@@ -93,7 +93,7 @@ def gate_keys(task: Task, keys: list[str]) -> list[str]:
         for m in task.metrics
         if m.companion_of and set(m.companion_of) & set(keys) and m.key not in keys
     ]
-    return [*keys, *companions]
+    return [*keys, *companions, *(["failure_rate"] if task.error_types else [])]
 
 
 def listed_metrics() -> dict[str, list[tuple[str, Metric]]]:

@@ -110,6 +110,9 @@ class Result:
     columns: dict[str, Any] = field(default_factory=dict)  # per-sample fields of a failure row, in row order
     rank: Any = None  # per-sample values failure cases are ranked by (default: the primary metric's)
     failures: list[dict[str, Any]] | None = None  # a task's own failure rows (retrieval: per direction)
+    # per sample: why it failed (one of the task's declared error types), None when it did not fail; NaN-scored
+    # samples (not scored) must be None. Gives failure_rate, the error_type breakdown and the failure rows' type.
+    error_types: list[str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,8 +128,12 @@ class Task:
     available: Callable[[dict[str, Any], Any], list[str]] | None = None
     prefixes: tuple[str, ...] = ()  # key prefixes the task adds (retrieval's t2i_/i2t_ directions)
     takes_metrics: bool = True  # has a --metrics option
+    # the error types its failures are given, each with the rule that assigns it (README's table)
+    error_types: dict[str, str] = field(default_factory=dict)
 
     def metric_for(self, key: str) -> Metric | None:
+        if key == FAILURE_RATE.key and self.error_types:
+            return FAILURE_RATE
         for prefix in ("", *self.prefixes):
             if prefix and not key.startswith(prefix):
                 continue
@@ -150,6 +157,10 @@ class Task:
     def option(self, name: str) -> Option:
         return next(o for o in self.options if o.name == name)
 
+
+FAILURE_RATE = Metric(
+    "failure_rate", "0-1", "share of the scored samples that failed (vlmeval's error types)", higher_is_better=False
+)
 
 # what a metric can need, how to say it, and how to check it is there
 NEEDS_TEXT = {
