@@ -74,9 +74,6 @@ class _Group(_NoBoolMetavar, TyperGroup):
         except KeyboardInterrupt:
             sys.stderr.write("interrupted\n")
             ctx.exit(130)
-        except BrokenPipeError:  # stdout closed early (| head): not an error
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            ctx.exit(0)
         except Exception as exc:
             # exits and usage errors belong to the CLI framework (typer, which vendors click)
             if type(exc).__module__.split(".")[0] in ("typer", "click") or os.environ.get("VLMEVAL_DEBUG"):
@@ -101,7 +98,8 @@ app = typer.Typer(
 # The options every task command takes (CONTRACT.md "Common options"), declared once.
 METRICS_OPTION = Option("metrics", str, None, "Metric keys or families, comma-separated.", panel=COMMON_PANEL)
 COMMON = (
-    Option("out", Path, None, "Report JSON path.", default_text="vlmeval-<task>.json", panel=COMMON_PANEL),
+    Option("out", str, None, "Report JSON path (.json.gz: gzipped).", default_text="vlmeval-<task>.json",
+           metavar="PATH", panel=COMMON_PANEL),
     Option("format", str, "table", "What to print on stdout.", choices=("table", "json"), panel=COMMON_PANEL),
     Option("minimum", str, None, "Gate: exit 1 unless METRIC >= VALUE (repeatable).", flag="--min",
            multiple=True, metavar="METRIC=VALUE", panel=COMMON_PANEL),
@@ -115,6 +113,7 @@ COMMON = (
     Option("wandb", bool, False, "Also log the report as a W&B run ($WANDB_PROJECT [default: vlmeval-<task>], "
            "$WANDB_ENTITY; WANDB_MODE=offline works).", panel=COMMON_PANEL),
     Option("quiet", bool, False, "No progress bars or warnings on stderr.", short="-q", panel=COMMON_PANEL),
+    Option("verbose", bool, False, "Print signatures and every breakdown row too.", short="-v", panel=COMMON_PANEL),
 )  # fmt: skip
 _COMMON_NAMES = {o.name for o in (METRICS_OPTION, *COMMON)}
 
@@ -191,30 +190,34 @@ def add_task_command(task: Task) -> None:
 def _run(task: Task, values: dict[str, Any]) -> None:
     from vlmeval.progress import Progress
     from vlmeval.report.gates import parse_gates
-    from vlmeval.run import run_task
+    from vlmeval.run import check_values, output_path, run_task, task_inputs
 
     common = {k: values.pop(k) for k in list(values) if k in _COMMON_NAMES}
-    out = common["out"] or Path(f"vlmeval-{task.name}.json")
+    check_values(COMMON, common)
+    out = output_path(common["out"], f"vlmeval-{task.name}.json", task_inputs(task, values))
     gates = parse_gates(common["minimum"], common["maximum"], common["min_cider"])
     with Progress(enabled=False if common["quiet"] else None) as progress:
         report, gates = run_task(
             task, values, metrics=common.get("metrics"), gates=gates, bootstrap=common["bootstrap"],
             seed=common["seed"], failures=common["failures"], progress=progress,
         )  # fmt: skip
-    _finish(report, gates, out, common["format"], common["quiet"], common["wandb"])
+    _finish(report, gates, out, common)
 
 
-def _finish(report, gates, out: Path, fmt: str, quiet: bool, wandb: bool) -> None:
+def _finish(report, gates, out: Path, common: dict[str, Any]) -> None:
     """Gates, atomic write, stdout, W&B, exit code."""
     from vlmeval.report.report import write_report
     from vlmeval.run import apply_gates, failed_gates, log_to_wandb
 
+    quiet, wandb = common["quiet"], common["wandb"]
     gate_error = apply_gates(report, gates)
     write_report(report, out)
     _warn(report.warnings, quiet)
+    if not quiet:
+        _stderr().print(f"report written to {out}", markup=False, highlight=False)
     if gate_error is not None:
         raise gate_error
-    _print_report(report, fmt)
+    _print_report(report, common["format"], common["verbose"], out)
     if wandb:
         where = log_to_wandb(report, out)
         if not quiet:
@@ -233,6 +236,32 @@ def _stderr():
     from rich.console import Console
 
     return Console(stderr=True, highlight=False)
+
+
+def _stdout():
+    """A console on stdout whose closed pipe (``| head``) raises BrokenPipeError, which ``_printing`` turns
+    into "stop printing" (Rich's own handling exits 1, the gate-failed code)."""
+    from rich.console import Console
+
+    class _Stdout(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError
+
+    return _Stdout(highlight=False)
+
+
+class _printing:
+    """Printing to stdout that a closed pipe ends quietly: what follows (W&B, gates, the exit code) still
+    runs; stdout then goes to /dev/null so that nothing else fails on it."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if kind is not None and issubclass(kind, BrokenPipeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return True
+        return False
 
 
 def _error(message: str) -> None:
@@ -255,22 +284,25 @@ def _warn(messages: list[str], quiet: bool) -> None:
         console.print(line, soft_wrap=True)
 
 
-def _print_report(report, fmt: str) -> None:
+def _print_report(report, fmt: str, verbose: bool, path: Path) -> None:
+    """The table, or the report's numbers as JSON (the file at ``path`` keeps the per-sample lists)."""
     if fmt == "json":
         import json
 
         from vlmeval.report.report import _clean
 
-        sys.stdout.write(json.dumps(_clean(report.to_dict()), ensure_ascii=False, indent=1) + "\n")
+        with _printing():
+            sys.stdout.write(json.dumps(_clean(report.summary(path)), ensure_ascii=False, indent=1) + "\n")
+            sys.stdout.flush()
         return
-    from rich.console import Console
     from rich.text import Text
 
     from vlmeval.report.table import renderables
 
-    console = Console(highlight=False)
-    for part in renderables(report):
-        console.print(part, soft_wrap=isinstance(part, Text))
+    with _printing():
+        console = _stdout()
+        for part in renderables(report, verbose):
+            console.print(part, soft_wrap=isinstance(part, Text))
 
 
 def _register_tasks() -> None:
@@ -286,6 +318,9 @@ _register_tasks()
 FormatOpt = Annotated[str, typer.Option("--format", help="What to print on stdout: table or json.")]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress bars or warnings on stderr.", metavar="")
+]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Print signatures and every breakdown row too.", metavar="")
 ]
 
 
@@ -307,17 +342,21 @@ def report(
     run_name: Annotated[str | None, typer.Option("--run-name", help="W&B run name.")] = None,
     tags: Annotated[list[str] | None, typer.Option("--tags", help="W&B tag (repeatable).")] = None,
     html_out: Annotated[
-        Path | None,
-        typer.Option("--html", help="Write a self-contained HTML report (plots, failure images)."),
+        str | None,
+        typer.Option("--html", help="Write a self-contained HTML report (plots, failure images).", metavar="PATH"),
     ] = None,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Print a saved report; write it as HTML; log it to W&B."""
     from vlmeval.report.report import load_report
+    from vlmeval.run import output_path
 
     _check_format(fmt)
+    if html_out is not None:
+        html_out = output_path(html_out, "vlmeval-report.html", {"REPORT": path}, flag="--html")
     loaded = load_report(path)
-    _print_report(loaded, fmt)
+    _print_report(loaded, fmt, verbose, path)
     if html_out is not None:
         from vlmeval.report.html import write_html
 
@@ -366,8 +405,10 @@ def compare(
         bool, typer.Option("--force", help="Compare even when the signatures differ.", metavar="")
     ] = False,
     out: Annotated[
-        Path | None,
-        typer.Option("--out", help="Comparison JSON \\[default: vlmeval-compare.json].", show_default=False),
+        str | None,
+        typer.Option(
+            "--out", help="Comparison JSON \\[default: vlmeval-compare.json].", show_default=False, metavar="PATH"
+        ),
     ] = None,
     fmt: FormatOpt = "table",
     quiet: QuietOpt = False,
@@ -377,8 +418,10 @@ def compare(
 
     from vlmeval.report.compare import compare_reports, drop_gates
     from vlmeval.report.report import _clean, load_report, write_json_atomic
+    from vlmeval.run import output_path
 
     _check_format(fmt)
+    out_path = output_path(out, "vlmeval-compare.json", {"BASE": base, "NEW": new})
     if test not in PAIRED_TESTS:
         raise VlmevalError(f"--test must be one of {', '.join(PAIRED_TESTS)}, got {test!r}")
     for flag, value in (("--bootstrap", resamples), ("--trials", trials)):
@@ -396,16 +439,17 @@ def compare(
         test=test,
     )
     drop_gates(comparison, max_drop)
-    write_json_atomic(_clean(comparison.to_dict()), out or Path("vlmeval-compare.json"))
+    write_json_atomic(_clean(comparison.to_dict()), out_path)
     _warn(comparison.warnings, quiet)
     if fmt == "json":
-        sys.stdout.write(json.dumps(_clean(comparison.to_dict()), indent=1) + "\n")
+        with _printing():
+            sys.stdout.write(json.dumps(_clean(comparison.to_dict()), indent=1) + "\n")
+            sys.stdout.flush()
     else:
-        from rich.console import Console
-
         from vlmeval.report.table import comparison_table
 
-        Console(highlight=False).print(comparison_table(comparison, base.name, new.name))
+        with _printing():
+            _stdout().print(comparison_table(comparison, base.name, new.name))
     failed = [g for g in comparison.gates if not g["passed"]]
     if failed:
         if not quiet:
@@ -420,14 +464,13 @@ def compare(
 @app.command(name="metrics", cls=_Command)
 def list_metrics() -> None:
     """List every metric: task, scale, reference implementation, what it needs, and whether that is installed."""
-    from rich.console import Console
-
     from vlmeval.report.table import metrics_listing
 
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console.width = max(console.width, 150)  # a pipe or file: whole rows beat 80-column folding
-    console.print(metrics_listing())
+    with _printing():
+        console = _stdout()
+        if not console.is_terminal:
+            console.width = max(console.width, 150)  # a pipe or file: whole rows beat 80-column folding
+        console.print(metrics_listing())
 
 
 def _version_callback(value: bool) -> None:
@@ -449,4 +492,11 @@ def _root(
 
 
 def main() -> None:
+    # a terminal or pipe that cannot encode a character shows it escaped rather than failing on it
+    for stream in (sys.stdout, sys.stderr):
+        if (getattr(stream, "encoding", "") or "").lower().replace("-", "") != "utf8":
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (AttributeError, ValueError):
+                pass
     app()

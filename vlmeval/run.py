@@ -14,10 +14,12 @@ from vlmeval.report.report import Report
 from vlmeval.tasks.task import Result, Task
 
 
-def check_values(task: Task, values: dict[str, Any]) -> None:
+def check_values(options, values: dict[str, Any]) -> None:
     """Every option value in its declared range and choices, finite where it is a number."""
-    for option in task.options:
+    for option in options:
         value = values.get(option.name)
+        if isinstance(value, list):
+            continue
         if value is None or option.type not in (int, float) or isinstance(value, bool):
             if value is not None and option.choices and value not in option.choices:
                 raise VlmevalError(
@@ -56,7 +58,7 @@ def run_task(
     from vlmeval.tasks import gate_keys, resolve
     from vlmeval.tasks.task import require
 
-    check_values(task, values)
+    check_values(task.options, values)
     data = task.load(values)
     keys = resolve(task, metrics, task.available_keys(values, data))
     gates = canonical(gates or [], gate_keys(task, keys), task.name)
@@ -128,6 +130,44 @@ def add_error_types(report: Report, error_types: list[str | None]) -> None:
     report.breakdown["error_type"] = {kind: {"count": n, "share": n / failed} for kind, n in ordered}
     report.per_sample["failure_rate"] = [0.0 if t is None else 1.0 for t in error_types]
     report.per_sample["error_type"] = list(error_types)
+
+
+def task_inputs(task: Task, values: dict[str, Any]) -> dict[str, Path]:
+    """The files a run reads, by the option that names them."""
+    return {o.label: Path(values[o.name]) for o in task.options if o.type is Path and values.get(o.name)}
+
+
+def output_path(given: str | Path | None, default: str, inputs: dict[str, Path], flag: str = "--out") -> Path:
+    """Where an output goes, checked before any work: a file path (not empty, not a directory, in an existing
+    directory) that is none of the inputs, also through a symbolic or hard link: the output would destroy it."""
+    import os
+
+    raw = default if given is None else str(given)
+    if not raw.strip():
+        raise VlmevalError(f"{flag} is empty: give a file path")
+    path = Path(raw)
+    if raw.endswith(("/", os.sep)) or path.is_dir():
+        raise VlmevalError(f"{flag} {raw} names a directory: give a file path (such as {Path(raw) / default})")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise VlmevalError(f"{flag} {raw}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise VlmevalError(f"{flag} {raw}: directory {parent} is not writable")
+    for label, source in inputs.items():
+        if _same_file(path, source):
+            raise VlmevalError(f"{flag} {raw} is also an input ({label} {source}): writing it would destroy that input")
+    return path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    import os
+
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)  # hard links: one inode
+    except (OSError, RuntimeError):  # a symlink loop is no file of ours to overwrite
+        return False
 
 
 def apply_gates(report: Report, gates: list) -> VlmevalError | None:

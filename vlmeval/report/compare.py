@@ -4,6 +4,7 @@ Everything comes from the reports' per-sample statistics: the inputs are not nee
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,8 +118,8 @@ def drop_gates(comparison: Comparison, max_drops: list[str] | None) -> None:
             delta = float(value)
         except ValueError:
             raise VlmevalError(f"--max-drop takes METRIC=DELTA, got {spec!r}") from None
-        if not sep or delta < 0:
-            raise VlmevalError(f"--max-drop takes METRIC=DELTA with DELTA >= 0, got {spec!r}")
+        if not sep or not math.isfinite(delta) or delta < 0:
+            raise VlmevalError(f"--max-drop takes METRIC=DELTA with a finite DELTA >= 0, got {spec!r}")
         key = next((k for k in comparison.rows if k.lower() == name.strip().lower()), None)
         if key is None:
             raise VlmevalError(f"cannot gate on {name!r}: compared metrics are {', '.join(comparison.rows)}")

@@ -7,6 +7,7 @@ and compare never need the inputs again.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -21,6 +22,14 @@ from vlmeval import __version__
 from vlmeval.errors import InputError, VlmevalError
 
 SCHEMA = "vlmeval.report/1"
+SUMMARY = ("schema", "task", "metrics", "scale", "ci", "signature", "counts", "gates", "warnings", "meta")
+# the JSON type each field of a report must have (a report read back is checked before anything uses it)
+FIELD_TYPES = {
+    "task": str, "metrics": dict, "scale": dict, "signature": dict, "counts": dict, "per_sample": dict,
+    "inputs": list, "environment": dict, "breakdown": dict, "ci": dict, "gates": list, "failures": list,
+    "options": dict, "warnings": list, "stats": dict,
+}  # fmt: skip
+_JSON_NAMES = {dict: "an object", list: "a list", str: "a string"}
 
 
 @dataclass
@@ -64,10 +73,20 @@ class Report:
         ]
         if missing:
             raise InputError(f"report lacks {', '.join(missing)}", path)
+        _check_shape(data, path)
         kwargs = {k: v for k, v in data.items() if k in known}
         kwargs.setdefault("inputs", [])
         kwargs.setdefault("environment", {})
         return cls(**kwargs)
+
+    def summary(self, path: object = None) -> dict[str, Any]:
+        """What ``--format json`` prints: the numbers and how they were made, without the per-sample lists
+        (the report file at ``path`` keeps everything)."""
+        whole = self.to_dict()
+        out = {k: whole[k] for k in SUMMARY if k in whole}
+        if path is not None:
+            out["report"] = str(path)
+        return out
 
     @property
     def primary(self) -> str | None:
@@ -77,16 +96,53 @@ class Report:
         return primary_metric(self.task, self.metrics)
 
 
+def _number(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def _check_shape(data: dict[str, Any], path: object) -> None:
+    """A report read back has the shape a vlmeval report has: one sentence naming the first field that
+    does not, before compare, HTML or W&B read it."""
+    for key, kind in FIELD_TYPES.items():
+        if key in data and not isinstance(data[key], kind):
+            raise InputError(f"not a valid report: '{key}' must be {_JSON_NAMES[kind]}", path)
+    for key, value in data["metrics"].items():
+        if not _number(value):
+            raise InputError(f"not a valid report: metrics.{key} is not a number", path)
+    per_sample = data["per_sample"]
+    lengths = {k: len(v) for k, v in per_sample.items() if (k == "ids" or k.endswith("_ids")) and isinstance(v, list)}
+    for key, values in per_sample.items():
+        if not isinstance(values, list):
+            raise InputError(f"not a valid report: per_sample.{key} must be a list", path)
+        if lengths and len(values) not in lengths.values():
+            raise InputError(
+                f"not a valid report: per_sample.{key} has {len(values)} values for "
+                f"{' or '.join(str(n) for n in sorted(set(lengths.values())))} samples",
+                path,
+            )
+        if key in data["metrics"] and not all(_number(v) for v in values):
+            raise InputError(f"not a valid report: per_sample.{key} holds a value that is not a number", path)
+    for key, interval in data.get("ci", {}).items():
+        if not (isinstance(interval, list) and len(interval) == 2 and all(_number(v) for v in interval)):
+            raise InputError(f"not a valid report: ci.{key} must be [low, high]", path)
+    for name, table in data.get("stats", {}).items():
+        columns = table.values() if isinstance(table, dict) else [table]
+        if not all(isinstance(c, list) for c in columns):
+            raise InputError(f"not a valid report: stats.{name} must hold lists", path)
+
+
 def load_report(path: str | Path) -> Report:
+    from vlmeval.io.readers import decode_text, read_bytes
+
     path = Path(path)
-    if not path.is_file():
-        raise InputError("no such file", path)
+    raw, _ = read_bytes(path)
+    text = decode_text(raw, path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc.msg}", path, exc.lineno) from None
-    except UnicodeDecodeError:
-        raise InputError("not valid UTF-8", path) from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply", path) from None
     return Report.from_dict(data, path)
 
 
@@ -123,10 +179,20 @@ def write_atomic(path: str | Path, write) -> None:
         raise VlmevalError(f"cannot write {path}: directory {directory} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+        with os.fdopen(fd, "wb") as stored:
+            if path.suffix.lower() == ".gz":  # a .gz name gets gzip (reproducible: no name, no time)
+                import gzip
+
+                with gzip.GzipFile(filename="", fileobj=stored, mode="wb", mtime=0) as packed:
+                    with io.TextIOWrapper(packed, encoding="utf-8") as handle:
+                        write(handle)
+            else:
+                handle = io.TextIOWrapper(stored, encoding="utf-8")
+                write(handle)
+                handle.flush()
+                handle.detach()  # the file stays open for the fsync below
+            stored.flush()
+            os.fsync(stored.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)

@@ -38,6 +38,7 @@ class Metric:
     companion_of: tuple[str, ...] = ()  # reported (and gateable) with these keys, never chosen on its own
     always: bool = False  # reported whatever --metrics asks for (what makes the other numbers honest)
     samples: str = ""  # the per-sample id list its values follow, when not "ids" (CircularEval: its groups)
+    digits: int | None = None  # decimals the table shows, when not the scale's usual (2 for 0-100, else 4)
 
     @property
     def family_name(self) -> str:

@@ -15,6 +15,7 @@ UNROUNDED = Metric(
     "vqa_accuracy_unrounded", "0-100", "GT-Vision-Lab/VQA vqaEval.py (before its rounding)",
     companion_of=("vqa_accuracy",),
     interval="none",  # vqa_accuracy's interval is already that of the unrounded means
+    digits=6,
 )  # fmt: skip
 
 OPTIONS = (
