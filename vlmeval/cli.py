@@ -199,7 +199,7 @@ def _run(task: Task, values: dict[str, Any]) -> None:
     with Progress(enabled=False if common["quiet"] else None) as progress:
         report, gates = run_task(
             task, values, metrics=common.get("metrics"), gates=gates, bootstrap=common["bootstrap"],
-            seed=common["seed"], failures=common["failures"], progress=progress,
+            seed=common["seed"], failures=common["failures"], progress=progress, out=out,
         )  # fmt: skip
     _finish(report, gates, out, common)
 
@@ -214,7 +214,7 @@ def _finish(report, gates, out: Path, common: dict[str, Any]) -> None:
     write_report(report, out)
     _warn(report.warnings, quiet)
     if not quiet:
-        _stderr().print(f"report written to {out}", markup=False, highlight=False)
+        sys.stderr.write(f"report written to {visible(str(out))}\n")
     if gate_error is not None:
         raise gate_error
     _print_report(report, common["format"], common["verbose"], out)
@@ -230,6 +230,12 @@ def _finish(report, gates, out: Path, common: dict[str, Any]) -> None:
             )
             _stderr().print(f"gate failed: {detail}", markup=False)
         raise typer.Exit(code=1)
+
+
+def visible(text: str) -> str:
+    from vlmeval.report.table import visible as shown
+
+    return shown(text)
 
 
 def _stderr():
@@ -268,7 +274,7 @@ def _error(message: str) -> None:
     from rich.text import Text
 
     line = Text("error: ", style="red")
-    line.append(message)
+    line.append(visible(message))
     _stderr().print(line, soft_wrap=True)
 
 
@@ -280,7 +286,7 @@ def _warn(messages: list[str], quiet: bool) -> None:
     console = _stderr()
     for message in messages:
         line = Text("warning: ", style="yellow")
-        line.append(message)
+        line.append(visible(message))
         console.print(line, soft_wrap=True)
 
 

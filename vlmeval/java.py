@@ -61,5 +61,18 @@ def pycocoevalcap_file(relative: str) -> Path:
     return path
 
 
+# Every JVM vlmeval starts runs in the US English locale: under LANG=de_DE the METEOR jar parses its own
+# EVAL line with a decimal comma and fails.
+JVM_LOCALE = ("-Duser.language=en", "-Duser.country=US")
+
+
+def last_line(stderr: bytes) -> str:
+    """The JVM's own account of a failure: the last line it wrote to stderr that is not a stack frame
+    (``java.lang.OutOfMemoryError: Java heap space``, an exception and its message)."""
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    told = [line for line in lines if not line.startswith(("at ", "... "))]
+    return (told or lines or ["no output on stderr"])[-1][:300]
+
+
 PTB_JAR = "tokenizer/stanford-corenlp-3.4.1.jar"
 METEOR_JAR = "meteor/meteor-1.5.jar"

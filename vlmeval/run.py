@@ -51,16 +51,20 @@ def run_task(
     seed: int = 12345,
     failures: int = 0,
     progress: Progress = QUIET,
+    out: Path | None = None,
     **evaluate_options: Any,
 ) -> tuple[Report, list]:
-    """The report of one task run, with intervals; and the gates, matched to its metric keys."""
+    """The report of one task run, with intervals; and the gates, matched to its metric keys. ``out``: where
+    the report will go, checked against the files the inputs name (images) once they are known."""
     from vlmeval.report.gates import canonical
     from vlmeval.tasks import gate_keys, resolve
     from vlmeval.tasks.task import require
 
     check_values(task.options, values)
     data = task.load(values)
-    keys = resolve(task, metrics, task.available_keys(values, data))
+    if out is not None:
+        check_not_read(out, getattr(data, "images", None) or [])
+    keys = resolve(task, metrics, task.available_keys(values, data), values)
     gates = canonical(gates or [], gate_keys(task, keys), task.name)
     require(task, keys)
     result = task.evaluate(data, keys, {**values, "failures": failures}, progress, **evaluate_options)
@@ -153,10 +157,35 @@ def output_path(given: str | Path | None, default: str, inputs: dict[str, Path],
         raise VlmevalError(f"{flag} {raw}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise VlmevalError(f"{flag} {raw}: directory {parent} is not writable")
+    if path.exists() and not path.is_file():
+        raise VlmevalError(f"{flag} {raw} is not a regular file (a named pipe or a device): give a file path")
     for label, source in inputs.items():
         if _same_file(path, source):
             raise VlmevalError(f"{flag} {raw} is also an input ({label} {source}): writing it would destroy that input")
+        if path.exists() and source.is_dir() and _inside(path, source):
+            raise VlmevalError(
+                f"{flag} {raw} is a file inside {label} {source}, which this run reads: writing it could destroy "
+                "an input; write the report elsewhere"
+            )
     return path
+
+
+def check_not_read(output: Path, read: list[str | None]) -> None:
+    """An existing output is none of the files a run read (images found through the records)."""
+    if not output.exists():
+        return
+    name = output.name
+    for other in read:
+        if other and Path(other).name == name and _same_file(output, Path(other)):
+            raise VlmevalError(f"--out {output} is also an input (an image the run read): writing it would destroy it")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
 
 
 def _same_file(a: Path, b: Path) -> bool:

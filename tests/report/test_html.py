@@ -147,3 +147,19 @@ def test_rendered_in_headless_chromium(cli, tmp_path, grounding_report):
         assert image.size == (1280, 2400)
         spread = ImageStat.Stat(image.convert("L")).stddev[0]
     assert spread > 10  # not a blank page: text, plots and photos were painted
+
+
+def test_bar_charts_sort_by_value_and_say_what_they_leave_out():
+    """COCO's per-category AP has 70-80 groups: the chart shows the 20 highest and 20 lowest, sorted, and
+    says how many more the table holds (it used to cut at 40 alphabetically, silently)."""
+    from vlmeval.report.html import BAR_ENDS, bars_svg
+
+    labels = [f"class{i:02d}" for i in range(70)]
+    values = [((i * 37) % 70) / 70 for i in range(70)]
+    svg = bars_svg(labels, values, "AP by category")
+    assert svg.count('class="bar"') == 2 * BAR_ENDS and "… 30 more of 70 (see the table)" in svg
+    shown = [label for label in labels if f">{label}<" in svg]
+    ranked = sorted(labels, key=lambda lab: -values[labels.index(lab)])
+    assert shown == [*ranked[:BAR_ENDS], *ranked[-BAR_ENDS:]] or set(shown) == set(ranked[:BAR_ENDS] + ranked[-BAR_ENDS:])
+    few = bars_svg(labels[:12], values[:12], "AP")
+    assert few.count('class="bar"') == 12 and "more of" not in few

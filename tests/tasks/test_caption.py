@@ -117,7 +117,7 @@ def test_malformed_line_is_file_line_and_nothing_is_written(cli, tmp_path):
         ({"id": 9, "references": ["a"]}, "missing field 'prediction' (fields present: id, references)"),
         ({"id": 9, "prediction": "a", "references": "a"}, "'references' must be a list of strings"),
         ({"id": 9, "prediction": "a", "references": []}, "'references' is empty"),
-        ({"id": 9, "prediction": None, "references": ["a"]}, "'prediction' must be a string"),
+        ({"id": 9, "prediction": None, "references": ["a"]}, "'prediction' is null"),
         ({"id": None, "prediction": "a", "references": ["a"]}, "'id' must be a string or an integer"),
         ({"id": 1, "prediction": "a", "references": ["a"]}, "duplicate prediction id '1' (first at line 2)"),
     ],
@@ -136,7 +136,8 @@ def test_missing_extra_and_allow_missing(cli, tmp_path):
     )
     result = cli("caption", preds, "--refs", refs, *FAST)
     assert result.exit_code == 2
-    assert "2 of 5 references have no prediction ('3', '4'); pass --allow-missing" in result.stderr
+    assert "2 of 5 references have no prediction ('3', '4'); pass --only-predicted" in result.stderr
+    assert "or --allow-missing to score them as empty predictions" in result.stderr
     result = cli("caption", preds, "--refs", refs, *FAST, "--allow-missing", "--out", "r.json")
     assert result.exit_code == 0, result.stderr
     report = json.loads((tmp_path / "r.json").read_text())
@@ -216,3 +217,46 @@ def test_cider_interval_does_not_depend_on_the_chunk_size():
         intervals.append(report.ci["CIDEr"])
     for other in intervals[1:]:
         np.testing.assert_allclose(other, intervals[0], rtol=0, atol=1e-12)
+
+
+def test_only_predicted_scores_the_predicted_subset_as_pycocoevalcap(cli, tmp_path):
+    """pycocoevalcap's ``cocoEval.params['image_id'] = cocoRes.getImgIds()``: only the images with a
+    prediction are scored, and CIDEr-D's IDF comes from them. Oracle: pycocoevalcap on that subset."""
+    from tests.conftest import CAPTION_COCO_ANN, CAPTION_COCO_RES
+    from tests.reference import coco_caption_eval
+
+    results = json.loads(CAPTION_COCO_RES.read_text())
+    subset = results[::3]
+    (tmp_path / "res.json").write_text(json.dumps(subset))
+    result = cli("caption", tmp_path / "res.json", "--refs", CAPTION_COCO_ANN, *FAST, "--out", "r.json")
+    assert result.exit_code == 2 and "--only-predicted" in result.stderr
+    result = cli("caption", tmp_path / "res.json", "--refs", CAPTION_COCO_ANN, *FAST, "--only-predicted", "--out", "r.json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["counts"]["scored"] == len(subset)
+    assert report["counts"]["skipped"]["reference_without_prediction"] == 500 - len(subset)
+    annotations = json.loads(CAPTION_COCO_ANN.read_text())
+    kept = {r["image_id"] for r in subset}
+    annotations["images"] = [im for im in annotations["images"] if im["id"] in kept]
+    annotations["annotations"] = [a for a in annotations["annotations"] if a["image_id"] in kept]
+    (tmp_path / "ann.json").write_text(json.dumps(annotations))
+    theirs, _, _, _ = coco_caption_eval(tmp_path / "ann.json", tmp_path / "res.json", meteor=False)
+    for key in ("Bleu_4", "ROUGE_L", "CIDEr"):
+        assert abs(report["metrics"][key] - theirs[key]) < 1e-9, key
+
+
+def test_rouge_family_is_rouge_1_2_and_l(cli, tmp_path):
+    preds = write_jsonl(tmp_path / "p.jsonl", _records(5))
+    result = cli("caption", preds, "--metrics", "ROUGE", "--out", "r.json", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert list(report["metrics"]) == ["ROUGE_L", "ROUGE_1", "ROUGE_2"]
+    assert report["signature"]["ROUGE_1"].startswith("ROUGE-1|f:f1|tok:rouge-score")
+
+
+def test_captions_with_line_breaks_are_counted_and_explained(cli, tmp_path):
+    records = _records(3) + [{"id": 9, "prediction": "a dog\ron a mat", "references": ["a dog on a mat"]}]
+    result = cli("caption", write_jsonl(tmp_path / "p.jsonl", records), *FAST, "--out", "r.json")
+    assert result.exit_code == 0
+    assert json.loads((tmp_path / "r.json").read_text())["counts"]["caption_line_breaks"] == 1
+    assert "pycocoevalcap's tokenizer would split each in two" in result.stderr

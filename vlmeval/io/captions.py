@@ -30,6 +30,8 @@ class CaptionData:
     counts: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     official_format: bool = False
+    image_ids: list[str] = field(default_factory=list)  # the COCO image of each sample ('image_id', else the id)
+    has_references: bool = True  # False: records without references, for CHAIR alone
 
 
 def _is_coco_results(rf: RecordFile) -> bool:
@@ -37,16 +39,20 @@ def _is_coco_results(rf: RecordFile) -> bool:
     return rf.format == "json" and "image_id" in first and "caption" in first and "prediction" not in first
 
 
-def _read_predictions(rf: RecordFile, with_refs: bool):
+def _read_predictions(rf: RecordFile, with_refs: bool, references_optional: bool = False):
     coco = _is_coco_results(rf)
     id_key, text_key = ("image_id", "caption") if coco else ("id", "prediction")
-    ids, preds, refs, images = [], [], [], []
+    ids, preds, refs, images, image_ids = [], [], [], [], []
     for i, rec in enumerate(rf.records):
         ids.append(record_id(rf, i, rec, id_key))
         preds.append(text_field(rf, i, rec, text_key))
-        refs.append(text_list_field(rf, i, rec, "references") if with_refs else None)
+        if with_refs and not (references_optional and "references" not in rec):
+            refs.append(text_list_field(rf, i, rec, "references"))
+        else:
+            refs.append(None)
         images.append(optional_str(rf, i, rec, "image"))
-    return ids, preds, refs, images, coco
+        image_ids.append(record_id(rf, i, rec, "image_id") if "image_id" in rec and not coco else ids[-1])
+    return ids, preds, refs, images, coco, image_ids
 
 
 def _read_coco_annotations(rf: RecordFile):
@@ -101,19 +107,32 @@ def load_captions(
     *,
     images_dir: str | Path | None = None,
     allow_missing: bool = False,
+    only_predicted: bool = False,
+    references_optional: bool = False,
 ) -> CaptionData:
+    """``only_predicted``: score only the references that have a prediction (pycocoevalcap's
+    ``params['image_id'] = cocoRes.getImgIds()``); ``references_optional``: records without references are
+    accepted (CHAIR needs none)."""
     pred_file = read_records(predictions)
     if not pred_file.records:
         raise InputError("no prediction records found", pred_file.path)
-    ids, preds, inline_refs, pred_images, coco_results = _read_predictions(pred_file, references is None)
+    ids, preds, inline_refs, pred_images, coco_results, pred_image_ids = _read_predictions(
+        pred_file, references is None, references_optional
+    )
     pred_index = index_ids(pred_file, ids, "prediction")
     inputs = [pred_file.input_entry()]
     warnings: list[str] = []
     image_base = Path(images_dir) if images_dir else None
 
+    has_references = True
     if references is None:
         order = list(range(len(ids)))
-        out_ids, out_preds, out_refs = ids, preds, inline_refs
+        out_ids, out_preds, out_image_ids = ids, preds, pred_image_ids
+        has_references = all(r is not None for r in inline_refs)
+        if not has_references and any(r is not None for r in inline_refs):
+            first = next(i for i, r in enumerate(inline_refs) if r is None)
+            raise pred_file.error(first, "missing field 'references' (other records have them)")
+        out_refs = inline_refs if has_references else [[] for _ in ids]
         images = [_resolve_image(im, image_base or pred_file.path.parent) for im in pred_images]
         counts: dict[str, Any] = {"records": len(ids), "scored": len(ids), "skipped": {}}
     else:
@@ -136,10 +155,12 @@ def load_captions(
             inputs.append(ref_file.input_entry())
         ref_index = index_ids(ref_file, ref_ids, "reference")
         joined = join_ids(
-            pred_index, ref_index, pred_file=pred_file, ref_file=ref_file, allow_missing=allow_missing
-        )
+            pred_index, ref_index, pred_file=pred_file, ref_file=ref_file, allow_missing=allow_missing,
+            only_predicted=only_predicted,
+        )  # fmt: skip
         order = joined.pred_pos
         out_ids = joined.ids
+        out_image_ids = [pred_image_ids[p] if p >= 0 else k for p, k in zip(joined.pred_pos, joined.ids)]
         out_preds = [preds[p] if p >= 0 else "" for p in joined.pred_pos]
         out_refs = [ref_lists[r] for r in joined.ref_pos]
         images = []
@@ -158,5 +179,6 @@ def load_captions(
     if empty_refs:
         counts["empty_reference"] = empty_refs
     return CaptionData(
-        out_ids, out_preds, out_refs, images, inputs, counts, warnings, official_format=coco_results
-    )
+        out_ids, out_preds, out_refs, images, inputs, counts, warnings, official_format=coco_results,
+        image_ids=out_image_ids, has_references=has_references,
+    )  # fmt: skip

@@ -1,4 +1,9 @@
-"""Typed access to record fields, with ``FILE:LINE`` errors. CSV/TSV cells hold lists as JSON arrays."""
+"""Typed access to record fields, with ``FILE:LINE`` errors. CSV/TSV cells hold lists as JSON arrays.
+
+One rule for types: JSON, JSON Lines and Parquet carry types, so a field must already have its type (a
+number where text is expected is an error, never stringified: a prediction ``2.0`` is not the answer
+``"2"``). CSV/TSV cells are all text, so there a list is a JSON array in the cell and a number is parsed.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,37 @@ import json
 import math
 from typing import Any
 
-from vlmeval.io.readers import RecordFile
+from vlmeval.io.readers import RecordFile, lone_surrogate
+
+DELIMITED = ("csv", "tsv")
+
+
+def describe(value: Any) -> str:
+    """A short, safe description of any value a reader can produce, for a message."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, (int, float)):
+        return f"the number {_number(value)}"
+    if isinstance(value, str):
+        return f"the string {json.dumps(value[:30], ensure_ascii=False)}" + ("..." if len(value) > 30 else "")
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"binary data ({len(value)} bytes)"
+    kind = {list: "a list", tuple: "a list", dict: "an object"}.get(type(value))
+    if kind is None:
+        return f"a {type(value).__name__}"
+    try:
+        shown = json.dumps(value, ensure_ascii=False, default=lambda v: f"<{type(v).__name__}>")
+    except (ValueError, RecursionError, TypeError):
+        return kind
+    return f"{kind} {shown[:40]}{'...' if len(shown) > 40 else ''}"
+
+
+def _number(value: int | float) -> str:
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's 4300-digit conversion limit
+        return "with more than 4300 digits"
+    return text if len(text) <= 24 else text[:20] + "..."
 
 
 def _missing(rf: RecordFile, i: int, record: dict, key: str) -> Exception:
@@ -23,14 +58,29 @@ def record_id(rf: RecordFile, i: int, record: dict, key: str = "id") -> str:
         raise rf.error(i, f"'{key}' must be a string or an integer, got {json.dumps(value)}")
     if isinstance(value, float):
         if not value.is_integer():
-            raise rf.error(i, f"'{key}' must be a string or an integer, got {value}")
+            raise rf.error(i, f"'{key}' must be a string or an integer, got {_number(value)}")
         value = int(value)
     if not isinstance(value, (str, int)):
-        raise rf.error(i, f"'{key}' must be a string or an integer")
-    text = str(value).strip() if isinstance(value, str) else str(value)
+        raise rf.error(i, f"'{key}' must be a string or an integer, got {describe(value)}")
+    text = value.strip() if isinstance(value, str) else _int_text(rf, i, key, value)
     if text == "":
         raise rf.error(i, f"'{key}' is empty")
     return text
+
+
+def _int_text(rf: RecordFile, i: int, key: str, value: int) -> str:
+    try:
+        return str(value)
+    except ValueError:  # more digits than Python converts
+        raise rf.error(i, f"'{key}' is an integer with more than 4300 digits") from None
+
+
+def _not_text(rf: RecordFile, i: int, key: str, value: Any, what: str = "a string") -> Exception:
+    hint = ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # the coercion this refuses: 2.0 would become "2.0", which scores 0 against the answer "2"
+        hint = ": numbers are not turned into text (write the text itself, in quotes)"
+    return rf.error(i, f"'{key}' must be {what}, got {describe(value)}{hint}")
 
 
 def text_field(rf: RecordFile, i: int, record: dict, key: str, *, required: bool = True) -> str | None:
@@ -39,12 +89,13 @@ def text_field(rf: RecordFile, i: int, record: dict, key: str, *, required: bool
             raise _missing(rf, i, record, key)
         return None
     value = record[key]
-    if not isinstance(value, str):
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            # CSV-free formats may carry numeric answers ("2"); they are text to the metrics
-            return str(value)
-        raise rf.error(i, f"'{key}' must be a string, got {json.dumps(value)[:40]}")
-    return value
+    if type(value) is str:
+        return value
+    if isinstance(value, str):  # a str subclass: plain text from here on
+        return str(value)
+    if value is None:
+        raise rf.error(i, f"'{key}' is null (an empty answer is the empty string \"\")")
+    raise _not_text(rf, i, key, value)
 
 
 def text_list_field(
@@ -53,40 +104,44 @@ def text_list_field(
     if key not in record:
         raise _missing(rf, i, record, key)
     value = record[key]
-    if isinstance(value, str) and rf.format in ("csv", "tsv"):
+    if isinstance(value, str) and rf.format in DELIMITED:
         stripped = value.strip()
         if stripped.startswith("["):
-            try:
-                value = json.loads(stripped)
-            except json.JSONDecodeError:
-                raise rf.error(i, f"'{key}' looks like a JSON list but does not parse") from None
+            value = _cell_json(rf, i, key, stripped)
         else:
             value = [value]
     if isinstance(value, str):
-        raise rf.error(i, f"'{key}' must be a list of strings, got a single string")
+        raise rf.error(i, f"'{key}' must be a list of strings, got a single string (write [\"...\"])")
     if not isinstance(value, (list, tuple)):
-        raise rf.error(i, f"'{key}' must be a list of strings")
-    out: list[str] = []
-    for item in value:
-        if isinstance(item, str):
-            out.append(item)
-        elif isinstance(item, (int, float)) and not isinstance(item, bool) and math.isfinite(item):
-            out.append(str(item))
-        else:
-            raise rf.error(i, f"'{key}' must contain only strings, found {json.dumps(item)[:40]}")
-    if not out and not allow_empty:
+        raise rf.error(i, f"'{key}' must be a list of strings, got {describe(value)}")
+    if not all(type(item) is str for item in value):
+        for position, item in enumerate(value, start=1):
+            if not isinstance(item, str):
+                raise _not_text(rf, i, key, item, f"a list of strings (item {position} is not)")
+        value = [str(item) for item in value]  # str subclasses: plain text from here on
+    if not value and not allow_empty:
         raise rf.error(i, f"'{key}' is empty")
-    return out
+    return list(value)
+
+
+def _cell_json(rf: RecordFile, i: int, key: str, text: str) -> Any:
+    """A JSON array in a CSV/TSV cell."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise rf.error(i, f"'{key}' looks like a JSON list but does not parse") from None
+    char = lone_surrogate(value) if "\\u" in text else None
+    if char is not None:
+        raise rf.error(i, f"'{key}' holds a lone UTF-16 surrogate ({char}), which is not a character")
+    return value
 
 
 def optional_str(rf: RecordFile, i: int, record: dict, key: str) -> str | None:
     value = record.get(key)
     if value is None or value == "":
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
     if not isinstance(value, str):
-        raise rf.error(i, f"'{key}' must be a string")
+        raise _not_text(rf, i, key, value)
     return value
 
 
@@ -97,10 +152,18 @@ def number_field(rf: RecordFile, i: int, record: dict, key: str, *, required: bo
             raise _missing(rf, i, record, key)
         return None
     if isinstance(value, str):
+        if rf.format not in DELIMITED:
+            raise rf.error(i, f"'{key}' must be a number, got {describe(value)}")
         try:
             value = float(value)
         except ValueError:
-            raise rf.error(i, f"'{key}' must be a number, got {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise rf.error(i, f"'{key}' must be a finite number")
-    return float(value)
+            raise rf.error(i, f"'{key}' must be a number, got {value[:30]!r}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise rf.error(i, f"'{key}' must be a number, got {describe(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        number = math.inf
+    if not math.isfinite(number):
+        raise rf.error(i, f"'{key}' must be a finite number, got {_number(value)}")
+    return number

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ class GroundingData:
     counts: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     images: list[str | None] = field(default_factory=list)  # resolved image path per sample (may not exist)
+    # FILE:LINE of sample i's prediction record; found only when a message needs it (a JSON file's lines are
+    # located lazily)
+    where: Callable[[int], str] | None = None
 
 
 def is_coco_detection(rf: RecordFile) -> bool:
@@ -61,7 +65,7 @@ def _gt_boxes(rf: RecordFile, i: int, record: dict) -> np.ndarray:
     for box in value:
         if not isinstance(box, (list, tuple)) or len(box) != 4:
             raise rf.error(i, "each ground-truth box must be [x1, y1, x2, y2]")
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in box):
+        if not all(_finite(v) for v in box):
             raise rf.error(i, "a ground-truth box has a coordinate that is not a finite number")
         x1, y1, x2, y2 = (float(v) for v in box)
         if x2 < x1 or y2 < y1:
@@ -76,10 +80,22 @@ def _scores(rf: RecordFile, i: int, record: dict) -> list[float] | None:
     value = record.get("scores")
     if value is None:
         return None
+    if isinstance(value, str) and rf.format in ("csv", "tsv"):
+        import json
+
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            raise rf.error(i, "'scores' does not parse as a JSON list") from None
     if not isinstance(value, (list, tuple)) or not all(
         isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
     ):
         raise rf.error(i, "'scores' must be a list of numbers, one per predicted box")
+    # one rule with COCO results ('score' must be finite): a NaN would drop its box under any threshold
+    for position, v in enumerate(value, start=1):
+        if not _finite(v):
+            shown = v if isinstance(v, float) else "an integer too large for a float"
+            raise rf.error(i, f"'scores' must be finite numbers, found {shown} (item {position})")
     return [float(v) for v in value]
 
 
@@ -184,6 +200,7 @@ def load_grounding(
         counts=counts,
         warnings=warnings,
         images=image_paths,
+        where=lambda i: pred_file.where(pred_pos[i]) if pred_pos[i] >= 0 else ref_file.where(order[i]),
     )
 
 
@@ -200,7 +217,10 @@ class DetectionData:
 
 
 def _finite(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    try:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    except OverflowError:  # an integer past the float range (JSON allows 4300 digits)
+        return False
 
 
 def load_detection(results: RecordFile, instances: str | Path) -> DetectionData:
@@ -266,7 +286,7 @@ def load_detection(results: RecordFile, instances: str | Path) -> DetectionData:
         if det["category_id"] not in known_categories:
             unknown_category += 1
             continue
-        if not all(math.isfinite(v) for v in bbox) or bbox[2] < 0 or bbox[3] < 0:
+        if not all(_finite(v) for v in bbox) or bbox[2] < 0 or bbox[3] < 0:
             bad_size += 1
             continue
         if bbox[2] == 0 or bbox[3] == 0:

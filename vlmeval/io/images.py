@@ -17,19 +17,43 @@ def resolve_image(name: str | None, images_dir: Path | None, base: Path) -> Path
 def image_size(path: Path) -> tuple[int, int] | None:
     """(width, height) as stored (EXIF orientation is not applied: boxes are in stored pixels, as COCO's),
     or None when the file is missing or not an image."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
+    if not path.is_file():  # a FIFO would block the open; a folder or a missing file has no size
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            try:
+                with Image.open(path) as image:
+                    return image.size
+            except Image.DecompressionBombError:
+                return _bomb_size(path)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+
+
+def _bomb_size(path: Path) -> tuple[int, int]:
+    """The size in the header of an image over Pillow's pixel limit. Image.open refuses such a file before
+    anything is decoded, to guard the decoding; reading the size decodes nothing, so it is lifted for this
+    one open (the limit stays for every decode: thumbnails, CLIPScore)."""
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
     try:
         with Image.open(path) as image:
             return image.size
-    except (FileNotFoundError, IsADirectoryError, UnidentifiedImageError, OSError):
-        return None
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
 
 
 def thumbnail(path: str | Path | None, max_side: int, *, upright: bool):
     """(RGB thumbnail, (stored width, stored height)) for a report, or None when there is no readable image.
     ``upright`` applies EXIF orientation; leave it off where boxes in stored pixels are drawn over it."""
-    if not path:
+    if not path or not Path(path).is_file():  # missing, a folder, or a FIFO (whose open would block)
         return None
     from PIL import Image, ImageOps
 
@@ -73,6 +97,8 @@ def clip_pixels(path: Path, size: int = 224, mean=CLIP_MEAN, std=CLIP_STD):
     import numpy as np
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    if Path(path).exists() and not Path(path).is_file() and not Path(path).is_dir():
+        raise ImageProblem("unreadable_image", f"{path}: not a regular file")  # a FIFO's open would block
     try:
         with Image.open(path) as opened:
             opened.load()  # decode now: a truncated file fails here, not later

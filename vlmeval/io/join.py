@@ -45,6 +45,7 @@ class Joined:
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     missing_as: str = "empty predictions"
+    unpredicted: list[str] = field(default_factory=list)  # references left out by --only-predicted
 
     def counts(self) -> dict[str, int]:
         out = {}
@@ -53,13 +54,21 @@ class Joined:
         return out
 
     def skipped(self) -> dict[str, int]:
-        return {"extra_prediction": len(self.extra)} if self.extra else {}
+        out = {"extra_prediction": len(self.extra)} if self.extra else {}
+        if self.unpredicted:
+            out["reference_without_prediction"] = len(self.unpredicted)
+        return out
 
     def warnings(self, what: str = "predictions") -> list[str]:
         notes = []
         if self.extra:
             notes.append(
                 f"{len(self.extra)} {what} have no reference and were skipped ({_preview(self.extra)})"
+            )
+        if self.unpredicted:
+            notes.append(
+                f"{len(self.unpredicted)} references have no prediction and were left out (--only-predicted; "
+                f"CIDEr-D's IDF comes from the {len(self.ids)} scored, as pycocoevalcap computes it on that subset)"
             )
         if self.missing:
             notes.append(
@@ -77,9 +86,16 @@ def join_ids(
     ref_file: RecordFile,
     allow_missing: bool,
     missing_as: str = "empty predictions",
+    only_predicted: bool | None = None,
 ) -> Joined:
+    """``only_predicted`` (captions): the references without a prediction are left out (counted) instead of
+    being an error; None where the task has no such option."""
     missing = [k for k in ref_index if k not in pred_index]
     extra = [k for k in pred_index if k not in ref_index]
+    unpredicted: list[str] = []
+    if only_predicted and missing:
+        unpredicted, missing = missing, []
+        ref_index = {k: v for k, v in ref_index.items() if k in pred_index}
     if len(extra) == len(pred_index) and pred_index:
         raise InputError(
             f"no prediction id matches a reference id (predictions: {_preview(list(pred_index), 3)}; "
@@ -87,9 +103,15 @@ def join_ids(
             pred_file.path,
         )
     if missing and not allow_missing:
+        subset = (
+            "pass --only-predicted to score only the references that have one (pycocoevalcap's "
+            "params['image_id'] = cocoRes.getImgIds()), or --allow-missing"
+            if only_predicted is not None
+            else "pass --allow-missing"
+        )
         raise InputError(
             f"{len(missing)} of {len(ref_index)} references have no prediction ({_preview(missing)}); "
-            f"pass --allow-missing to score them as {missing_as}",
+            f"{subset} to score them as {missing_as}",
             pred_file.path,
         )
     ids = list(ref_index)
@@ -100,4 +122,5 @@ def join_ids(
         missing=missing,
         extra=extra,
         missing_as=missing_as,
+        unpredicted=unpredicted,
     )

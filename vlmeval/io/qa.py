@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vlmeval.errors import InputError
-from vlmeval.io.fields import record_id, text_field
+from vlmeval.io.fields import describe, record_id, text_field
 from vlmeval.io.join import index_ids, join_ids
 from vlmeval.io.readers import RecordFile, read_json_document, read_records
 
@@ -59,9 +59,13 @@ def _answers(rf: RecordFile, where, record: dict, key: str = "answers") -> list[
     for item in value:
         if isinstance(item, dict):
             item = item.get("answer")
-        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
-            raise _error(rf, where, f"'{key}' must hold strings (or objects with an 'answer' string)")
-        out.append(item if isinstance(item, str) else str(item))
+        if not isinstance(item, str):
+            found = describe(item)
+            raise _error(
+                rf, where, f"'{key}' must hold strings (or objects with an 'answer' string), found {found}"
+                + (": numbers are not turned into text (write the text itself, in quotes)" if "number" in found else ""),
+            )  # fmt: skip
+        out.append(item)
     return out
 
 
@@ -69,14 +73,17 @@ def _error(rf: RecordFile, where, message: str) -> InputError:
     return InputError(message, rf.path, rf.line(where))
 
 
-def _group_values(record: dict, names: tuple[str, ...]) -> list[str]:
+def _group_values(rf: RecordFile, where, record: dict, names: tuple[str, ...]) -> list[str]:
+    """A group field (answer_type, evidence, ...): a string or a list of strings."""
     for name in names:
         value = record.get(name)
         if value is None or value == "":
             continue
-        if isinstance(value, list):
-            return [str(v) for v in value]
-        return [str(value)]
+        values = value if isinstance(value, list) else [value]
+        bad = next((v for v in values if not isinstance(v, str)), None)
+        if bad is not None:
+            raise _error(rf, where, f"'{name}' must be a string or a list of strings, found {describe(bad)}")
+        return values  # an empty list: the question belongs to no group of this kind
     return []
 
 
@@ -93,7 +100,7 @@ def _references(
         ids.append(_id(rf, where, rec[id_key], id_key))
         answers.append(_answers(rf, where, rec))
         for g, names in groups.items():
-            group_values[g].append(_group_values(rec, names))
+            group_values[g].append(_group_values(rf, where, rec, names))
         q = rec.get("question")
         questions.append(q if isinstance(q, str) else None)
     return ids, answers, group_values, questions

@@ -6,11 +6,17 @@ JSON documents are parsed with the fast C parser; a record's line is found only 
 
 from __future__ import annotations
 
+import codecs
 import csv
+import errno
 import gzip
 import hashlib
 import io
 import json
+import os
+import re
+import stat
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,20 +72,89 @@ def detect_format(path: Path) -> str:
     return fmt
 
 
-def read_bytes(path: Path) -> tuple[bytes, str]:
-    """The file's content (gunzipped if needed) and the sha256 of the file as stored."""
-    if not path.exists():
-        raise InputError("no such file", path)
-    if path.is_dir():
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def check_file(path: Path) -> None:
+    """An InputError naming the real cause unless ``path`` is a regular file (after symlinks): a FIFO or a
+    device would block or never end, and every input is hashed into the report."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise InputError(
+                f"broken symbolic link (its target {os.readlink(path)} does not exist)", path
+            ) from None
+        raise InputError("no such file", path) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError("symbolic link loop (the link resolves to itself)", path) from None
+        if exc.errno == errno.EACCES:
+            raise InputError("permission denied (a folder on the path cannot be searched)", path) from None
+        if exc.errno == errno.ENOTDIR:
+            raise InputError("no such file (a part of the path is a file, not a folder)", path) from None
+        raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
+    mode = info.st_mode
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
         raise InputError("is a directory, expected a file", path)
-    raw = path.read_bytes()
+    kind = (
+        "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+        else "a socket" if stat.S_ISSOCK(mode)
+        else "a device"
+    )  # fmt: skip
+    raise InputError(f"is {kind}, not a regular file: give vlmeval the file itself", path)
+
+
+def open_input(path: Path):
+    """The file opened for reading in binary, after ``check_file``; OS errors become one sentence."""
+    check_file(path)
+    try:
+        return open(path, "rb")
+    except PermissionError:
+        raise InputError("permission denied", path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
+
+
+def gzip_error(exc: BaseException, path: Path) -> InputError:
+    """One sentence for what gzip/zlib raise on a damaged file."""
+    if isinstance(exc, EOFError):
+        return InputError("truncated gzip file (it ends before its compressed data does)", path)
+    if isinstance(exc, zlib.error):
+        return InputError(f"corrupt gzip file: the compressed data is invalid ({exc})", path)
+    return InputError(f"corrupt gzip file ({exc})", path)  # gzip.BadGzipFile: CRC, length, header
+
+
+def read_bytes(path: Path) -> tuple[bytes, str]:
+    """The file's content and the sha256 of the file as stored. Gzip is recognised by its content (the
+    magic bytes 1f 8b), not by the name: a plain file named .gz is read as it is, a gzipped one without
+    .gz is decompressed."""
+    with open_input(path) as handle:
+        try:
+            raw = handle.read()
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
     digest = hashlib.sha256(raw).hexdigest()
-    if path.suffix.lower() == ".gz":
+    if raw[:2] == GZIP_MAGIC:
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"not a valid gzip file ({exc})", path) from None
+        except (OSError, EOFError, zlib.error) as exc:
+            raise gzip_error(exc, path) from None
     return raw, digest
+
+
+_UTF16_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _wrong_encoding(raw: bytes) -> str | None:
+    """What a file that is not UTF-8 most likely is, from its first bytes."""
+    for bom in _UTF16_BOMS:
+        if raw.startswith(bom):
+            name = "UTF-32" if len(bom) == 4 else "UTF-16"
+            return f"is {name} encoded (it starts with a {name} byte order mark); save it as UTF-8"
+    return None
 
 
 def decode_text(raw: bytes, path: Path) -> str:
@@ -87,8 +162,60 @@ def decode_text(raw: bytes, path: Path) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        other = _wrong_encoding(raw)
+        if other:
+            raise InputError(other, path, 1) from None
         line = raw.count(b"\n", 0, exc.start) + 1
         raise InputError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", path, line) from None
+
+
+def nul_error(text: str, path: Path, line: int | None = None) -> InputError:
+    """A NUL byte is valid UTF-8 but never text: a UTF-16 file without a BOM, or binary data. ``line``: the
+    line ``text`` is (else the line is counted in ``text``)."""
+    nul, newline = "\x00", "\n"
+    pos = text.index(nul)
+    if line is None:
+        line = text.count(newline, 0, pos) + 1
+    column = pos - (text.rfind(newline, 0, pos) + 1) + 1
+    return InputError(
+        f"contains a NUL byte (column {column}): binary data, or a UTF-16 file without a byte order mark?",
+        path,
+        line,
+    )
+
+
+def _json_value_error(exc: ValueError) -> str:
+    """json raises a plain ValueError (not JSONDecodeError) for an integer too long to convert."""
+    digits = re.search(r"value has (\d+) digits", str(exc))
+    if digits:
+        return f"not readable: a number with {digits.group(1)} digits (integers may have at most 4300)"
+    return f"not valid JSON: {exc}"
+
+
+# a JSON string escape of a UTF-16 surrogate (D800-DFFF): only then can a parsed string hold a lone one
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def lone_surrogate(value: Any) -> str | None:
+    """The first lone UTF-16 surrogate in the strings of a parsed value (escaped, for a message), or None.
+    JSON lets ``"\\ud800"`` through; no UTF-8 output (the report, the terminal) can hold it."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.object[exc.start].encode("unicode_escape").decode("ascii")
+    except (ValueError, RecursionError):  # NaN is fine here; too deep was refused already
+        return None
+    return None
+
+
+def surrogate_error(char: str, path: Path, line: int | None) -> InputError:
+    return InputError(
+        f"a string holds a lone UTF-16 surrogate ({char}), which is not a character: the file was written "
+        "by a broken encoder (split emoji?)",
+        path,
+        line,
+    )
 
 
 def read_records(path: str | Path) -> RecordFile:
@@ -116,12 +243,45 @@ def read_json_document(path: str | Path) -> RecordFile:
 
 
 def _loads(text: str, path: Path) -> Any:
+    """A whole JSON document; every way it can fail is one sentence with its line."""
     try:
-        return json.loads(text)
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
+        if "\x00" in text:
+            raise nul_error(text, path) from None
         raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})", path, exc.lineno) from None
     except RecursionError:
-        raise InputError("JSON nested too deeply", path) from None
+        raise InputError(
+            "not readable: JSON nested too deeply (arrays or objects inside each other)", path
+        ) from None
+    except ValueError as exc:
+        raise InputError(_json_value_error(exc), path) from None
+    _check_surrogates(doc, text, path)
+    return doc
+
+
+def _check_surrogates(doc: Any, text: str, path: Path) -> None:
+    if _SURROGATE_ESCAPE.search(text):
+        char = lone_surrogate(doc)
+        if char is not None:
+            raise surrogate_error(char, path, _surrogate_line(text))
+
+
+def _surrogate_line(text: str) -> int | None:
+    """The line of the first lone surrogate escape (a high one not followed by a low one, or a low one not
+    preceded by a high one), skipping escaped backslashes."""
+    for match in re.finditer(r"(\\+)u([dD][89a-fA-F][0-9a-fA-F]{2})", text):
+        if len(match.group(1)) % 2 == 0:
+            continue  # "\\\\ud800" is a backslash and the text "ud800"
+        unit = int(match.group(2), 16)
+        after = text[match.end() : match.end() + 6]
+        before = text[max(0, match.start() - 6) : match.start()]
+        paired = (unit < 0xDC00 and re.fullmatch(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}", after)) or (
+            unit >= 0xDC00 and re.fullmatch(r"\\u[dD][89abAB][0-9a-fA-F]{2}", before)
+        )
+        if not paired:
+            return text.count("\n", 0, match.start()) + 1
+    return None
 
 
 def _read_jsonl(path: Path, text: str, digest: str) -> RecordFile:
@@ -132,10 +292,9 @@ def _read_jsonl(path: Path, text: str, digest: str) -> RecordFile:
         stripped = line.strip()
         if not stripped:
             continue
-        try:
-            record = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})", path, number) from None
+        record = _parse_line(stripped, path, number)
+        if record is _BLANK:
+            continue
         if not isinstance(record, dict):
             raise InputError(f"expected a JSON object, got {_kind(record)}", path, number)
         records.append(record)
@@ -143,15 +302,40 @@ def _read_jsonl(path: Path, text: str, digest: str) -> RecordFile:
     return RecordFile(path, "jsonl", records, digest, _locate=lines.__getitem__)
 
 
+_BLANK = object()  # a line that holds only a BOM and spaces
+
+
+def _parse_line(line: str, path: Path, number: int) -> Any:
+    """One JSON Lines record (or _BLANK); the checks beyond json.loads run only when the line needs them."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        # a BOM: on line 1, or where files joined with cat each bring theirs
+        if line.startswith("\ufeff"):
+            rest = line[1:].strip()
+            return _parse_line(rest, path, number) if rest else _BLANK
+        if "\x00" in line:
+            raise nul_error(line, path, line=number) from None
+        raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})", path, number) from None
+    except RecursionError:
+        raise InputError(
+            "not readable: JSON nested too deeply (arrays or objects inside each other)", path, number
+        ) from None
+    except ValueError as exc:
+        raise InputError(_json_value_error(exc), path, number) from None
+    if "\\u" in line and _SURROGATE_ESCAPE.search(line):
+        char = lone_surrogate(record)
+        if char is not None:
+            raise surrogate_error(char, path, number)
+    return record
+
+
 def _stream_jsonl(path: Path) -> RecordFile:
     """JSON Lines read line by line (a file of a million records never sits in memory as text)."""
-    if not path.exists():
-        raise InputError("no such file", path)
-    if path.is_dir():
-        raise InputError("is a directory, expected a file", path)
     digest = hashlib.sha256()
     records: list[Any] = []
     lines: list[int] = []
+    escapes = False  # the text holds a JSON surrogate escape somewhere: only then are lines searched for one
 
     class _Hashing(io.RawIOBase):  # hash the stored bytes as they are read
         def __init__(self, raw):
@@ -165,34 +349,69 @@ def _stream_jsonl(path: Path) -> RecordFile:
             digest.update(memoryview(buffer)[:n])
             return n
 
-    with open(path, "rb") as stored:
+    class _Scanning(io.RawIOBase):
+        """Looks for surrogate escapes a chunk at a time, before the chunk's lines are parsed (a search of
+        every line would cost more than a tenth of the whole loop)."""
+
+        def __init__(self, raw):
+            self._raw, self._tail = raw, b""
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer) -> int:
+            nonlocal escapes
+            n = self._raw.readinto(buffer)
+            if n and not escapes:
+                view = memoryview(buffer)[:n]
+                # an escape may straddle two chunks: the joint is searched too
+                if _SURROGATE_ESCAPE_BYTES.search(view) or _SURROGATE_ESCAPE_BYTES.search(
+                    self._tail + bytes(view[:6])
+                ):
+                    escapes = True
+                self._tail = bytes(view[-6:])
+            return n
+
+    with open_input(path) as stored:
+        gzipped = stored.read(2) == GZIP_MAGIC  # the content decides, not the name (see read_bytes)
+        stored.seek(0)
         source = _Hashing(stored)
-        binary = gzip.GzipFile(fileobj=io.BufferedReader(source)) if path.suffix.lower() == ".gz" else source
-        reader = io.BufferedReader(binary, buffer_size=1 << 20)
+        binary = gzip.GzipFile(fileobj=io.BufferedReader(source)) if gzipped else source
+        reader = io.BufferedReader(_Scanning(binary), buffer_size=1 << 20)
+        append_record, append_line, loads = records.append, lines.append, json.loads
         try:
             # split on b"\n" only: U+2028 and friends may sit inside JSON strings
             for number, raw in enumerate(reader, start=1):
-                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]
                 stripped = raw.strip()
                 if not stripped:
                     continue
                 try:
-                    record = json.loads(stripped)
+                    # decoded here, not by json.loads: its encoding guess reads NUL bytes as UTF-16
+                    line = stripped.decode("utf-8")
+                    record = loads(line)
+                    if escapes and _SURROGATE_ESCAPE_BYTES.search(stripped):
+                        char = lone_surrogate(record)
+                        if char is not None:
+                            raise surrogate_error(char, path, number)
                 except UnicodeDecodeError as exc:
+                    other = _wrong_encoding(stripped) if number == 1 else None
+                    if other:
+                        raise InputError(other, path, number) from None
                     raise InputError(
                         f"not valid UTF-8 (byte 0x{stripped[exc.start]:02x})", path, number
                     ) from None
-                except json.JSONDecodeError as exc:
-                    raise InputError(
-                        f"not valid JSON: {exc.msg} (column {exc.colno})", path, number
-                    ) from None
-                if not isinstance(record, dict):
+                except (ValueError, RecursionError):  # the slow path says what is wrong (or reads a BOM)
+                    record = _parse_line(line, path, number)
+                    if record is _BLANK:
+                        continue
+                if type(record) is not dict:
                     raise InputError(f"expected a JSON object, got {_kind(record)}", path, number)
-                records.append(record)
-                lines.append(number)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"cannot read: {exc}", path) from None
+                append_record(record)
+                append_line(number)
+        except (OSError, EOFError, zlib.error) as exc:
+            if gzipped:
+                raise gzip_error(exc, path) from None
+            raise InputError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", path) from None
     return RecordFile(path, "jsonl", records, digest.hexdigest(), _locate=lines.__getitem__)
 
 
@@ -203,14 +422,20 @@ def _read_json(path: Path, text: str, digest: str) -> RecordFile:
         if exc.msg == "Extra data" and text.lstrip().startswith("{"):
             # JSON Lines saved as .json: read it as what it is
             return _read_jsonl(path, text, digest)
-        raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})", path, exc.lineno) from None
+        doc = _loads(text, path)  # raises, saying what is wrong
+    except (ValueError, RecursionError):
+        doc = _loads(text, path)
+    else:
+        _check_surrogates(doc, text, path)
     if isinstance(doc, list):
         records, route = doc, ()
     elif isinstance(doc, dict) and isinstance(doc.get("data"), list):
         records, route = doc["data"], ("data",)
-    else:
+    elif isinstance(doc, dict):
         # an official document (COCO annotations, VQA questions, ...): the task reads doc itself
         return RecordFile(path, "json", [], digest, document=doc, _locate=_lazy_json_locator(text, ()))
+    else:
+        raise InputError(f'expected a list of records (or {{"data": [...]}}), got {_kind(doc)}', path)
     rf = RecordFile(path, "json", records, digest, document=doc, _locate=_lazy_json_locator(text, route))
     for i, record in enumerate(records):
         if not isinstance(record, dict):
@@ -219,6 +444,8 @@ def _read_json(path: Path, text: str, digest: str) -> RecordFile:
 
 
 def _read_delimited(path: Path, text: str, digest: str, delimiter: str, fmt: str) -> RecordFile:
+    if "\x00" in text:
+        raise nul_error(text, path)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
@@ -256,15 +483,17 @@ def _read_parquet(path: Path, raw: bytes, digest: str) -> RecordFile:
         raise InputError("reading Parquet needs pyarrow: pip install pyarrow", path) from None
     try:
         table = pq.read_table(io.BytesIO(raw))
-    except Exception as exc:  # pyarrow raises many types for corrupt files
-        raise InputError(f"not a readable Parquet file ({exc})", path) from None
-    return RecordFile(path, "parquet", table.to_pylist(), digest)
+        records = table.to_pylist()
+    except Exception as exc:  # pyarrow raises many types for corrupt files (and invalid UTF-8 in strings)
+        raise InputError(f"not a readable Parquet file ({' '.join(str(exc).split())[:200]})", path) from None
+    return RecordFile(path, "parquet", records, digest)
 
 
 def _kind(value: Any) -> str:
-    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}.get(
-        type(value), "null" if value is None else type(value).__name__
-    )
+    return {
+        list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean",
+        dict: "an object", bytes: "binary data",
+    }.get(type(value), "null" if value is None else type(value).__name__)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------

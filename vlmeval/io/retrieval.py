@@ -13,8 +13,17 @@ from typing import Any
 import numpy as np
 
 from vlmeval.errors import InputError
-from vlmeval.io.fields import record_id
-from vlmeval.io.readers import RecordFile, decode_text, read_bytes, read_records
+from vlmeval.io.fields import describe, record_id
+from vlmeval.io.readers import (
+    RecordFile,
+    _lazy_json_locator,
+    _loads,
+    check_file,
+    decode_text,
+    nul_error,
+    read_bytes,
+    read_records,
+)
 
 
 @dataclass
@@ -72,20 +81,31 @@ def read_ids(path: str | Path, what: str) -> tuple[list[str], dict[str, Any]]:
     path = Path(path)
     raw, digest = read_bytes(path)
     text = decode_text(raw, path)
+    if "\x00" in text:
+        raise nul_error(text, path)
     stripped = text.lstrip()
     lines: list[int]
+    if stripped.startswith("{"):
+        # a JSON object (or JSON Lines records) would otherwise become one "id" per line
+        raise InputError(
+            f"{what} ids must be a JSON list or one id per line; this file holds JSON objects", path,
+            text[: len(text) - len(stripped)].count("\n") + 1,
+        )  # fmt: skip
     if stripped.startswith("["):
-        try:
-            values = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc.msg} (column {exc.colno})", path, exc.lineno) from None
+        values = _loads(text, path)
+        if not isinstance(values, list):
+            raise InputError(f"{what} ids must be a JSON list or one id per line", path)
+        locate = _lazy_json_locator(text, ())
         ids = []
         for i, value in enumerate(values):
             if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value).strip() == "":
-                raise InputError(f"{what} id #{i + 1} must be a non-empty string or an integer", path)
-            ids.append(str(value).strip() if isinstance(value, str) else str(value))
-        lines = list(range(1, len(ids) + 1))
-        located = False
+                raise InputError(
+                    f"{what} id #{i + 1} must be a non-empty string or an integer, got {describe(value)}",
+                    path,
+                    locate(i),
+                )
+            ids.append(value.strip() if isinstance(value, str) else str(value))
+        lines = [locate(i) for i in range(len(ids))] if len(set(ids)) != len(ids) else []
     else:
         ids, lines = [], []
         for number, line in enumerate(text.split("\n"), start=1):
@@ -93,33 +113,36 @@ def read_ids(path: str | Path, what: str) -> tuple[list[str], dict[str, Any]]:
             if value:
                 ids.append(value)
                 lines.append(number)
-        located = True
     seen: dict[str, int] = {}
     for position, key in enumerate(ids):
         first = seen.setdefault(key, position)
         if first != position:
-            where = lines[position] if located else None
-            raise InputError(f"duplicate {what} id {key!r}", path, where)
+            raise InputError(
+                f"duplicate {what} id {key!r} (first at line {lines[first]})", path, lines[position]
+            )
     if not ids:
         raise InputError(f"no {what} ids", path)
     return ids, {"path": str(path), "sha256": digest, "records": len(ids)}
 
 
+NPY_MAGIC = b"\x93NUMPY"
+
+
 def load_matrix(path: str | Path, what: str) -> tuple[np.ndarray, dict[str, Any]]:
     """A 2-D numeric ``.npy`` array, memory-mapped (a large matrix is read block by block)."""
     path = Path(path)
-    if not path.exists():
-        raise InputError("no such file", path)
+    check_file(path)
     if path.suffix.lower() != ".npy":
         raise InputError(f"{what} must be a .npy file (numpy.save)", path)
+    shape, dtype = _npy_header(path, what)
+    if len(shape) != 2:
+        raise InputError(f"{what} must be 2-D, got shape {shape}", path)
+    if dtype.kind not in "fiu":
+        raise InputError(f"{what} must be numeric, got dtype {dtype}", path)
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError) as exc:
         raise InputError(f"not a readable .npy array: {exc}", path) from None
-    if array.ndim != 2:
-        raise InputError(f"{what} must be 2-D, got shape {array.shape}", path)
-    if array.dtype.kind not in "fiu":
-        raise InputError(f"{what} must be numeric, got dtype {array.dtype}", path)
     rows = max(1, (64 << 20) // max(array.shape[1] * array.itemsize, 1))
     digest = hashlib.sha256()
     for start in range(0, array.shape[0], rows):  # NaN check and hash, block by block
@@ -134,6 +157,47 @@ def load_matrix(path: str | Path, what: str) -> tuple[np.ndarray, dict[str, Any]
         "records": int(array.shape[0]),
         "shape": list(array.shape),
     }
+
+
+def _npy_header(path: Path, what: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from the .npy header, checked against the file's size, so that what is not a numeric
+    .npy array says so (numpy itself would suggest allow_pickle for random bytes)."""
+    from numpy.lib import format as npy
+
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(len(NPY_MAGIC))
+            if start != NPY_MAGIC:
+                kind = "a .npz archive (numpy.savez), not a .npy file" if start.startswith(b"PK") else (
+                    "not a .npy file (it does not start with numpy's header)"
+                )  # fmt: skip
+                raise InputError(f"{kind}: save {what} with numpy.save", path)
+            handle.seek(0)
+            version = npy.read_magic(handle)
+            shape, fortran, dtype = (
+                npy.read_array_header_1_0(handle) if version == (1, 0) else npy.read_array_header_2_0(handle)
+            )
+            offset = handle.tell()
+    except InputError:
+        raise
+    except PermissionError:
+        raise InputError("permission denied", path) from None
+    except (ValueError, OSError, SyntaxError, TypeError) as exc:
+        raise InputError(
+            f"not a readable .npy file: its header is damaged ({' '.join(str(exc).split())[:120]})", path
+        ) from None
+    if dtype.hasobject:
+        raise InputError(
+            f"{what} holds Python objects (dtype {dtype}), not numbers: save a numeric array", path
+        )
+    needed = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    size = path.stat().st_size
+    if size < needed:
+        raise InputError(
+            f"truncated .npy file: its header declares {dtype} {tuple(shape)} ({needed} bytes) but the file has {size}",
+            path,
+        )
+    return tuple(shape), dtype
 
 
 def _grade(rf: RecordFile, i: int, value) -> float:
@@ -219,18 +283,22 @@ def load_ranked(path: str | Path) -> RetrievalData:
     query_ids, positions, gains = [], [], []
     for i, rec in enumerate(rf.records):
         query_ids.append(record_id(rf, i, rec, "query"))
-        ranking = rec.get("ranking")
+        if "ranking" not in rec:
+            raise rf.error(i, "missing field 'ranking' (the list of retrieved item ids, best first)")
+        ranking = rec["ranking"]
         if not isinstance(ranking, list):
-            raise rf.error(i, "'ranking' must be the list of retrieved item ids, best first")
+            raise rf.error(
+                i, f"'ranking' must be the list of retrieved item ids, best first, got {describe(ranking)}"
+            )
         where: dict[str, int] = {}
         for position, item in enumerate(ranking, start=1):
-            key = str(item)
+            key = _item_id(rf, i, item, "ranking")
             if where.setdefault(key, position) != position:
                 raise rf.error(i, f"item {key!r} appears twice in the ranking")
         if "relevance" in rec and isinstance(rec["relevance"], dict):
             judged = {str(k): _grade(rf, i, v) for k, v in rec["relevance"].items()}
         elif isinstance(rec.get("relevant"), list):
-            judged = {str(k): 1.0 for k in rec["relevant"]}
+            judged = {_item_id(rf, i, k, "relevant"): 1.0 for k in rec["relevant"]}
         else:
             raise rf.error(i, "a ranked list needs 'relevant' (a list of ids) or 'relevance' ({id: grade})")
         kept = [(k, g) for k, g in judged.items() if g > 0]
@@ -242,6 +310,15 @@ def load_ranked(path: str | Path) -> RetrievalData:
     n_items = max((len(r.get("ranking", [])) for r in rf.records), default=0)
     direction = RetrievalDirection("", query_ids, Relevance.from_lists(positions, gains), n_items, None)
     return RetrievalData([direction], [rf.input_entry()], "ranked")
+
+
+def _item_id(rf: RecordFile, i: int, item: Any, key: str) -> str:
+    """An item id in a ranked list: a string or an integer (compared as strings), as record ids are."""
+    if isinstance(item, str) and item.strip():
+        return item.strip()
+    if isinstance(item, int) and not isinstance(item, bool):
+        return str(item)
+    raise rf.error(i, f"'{key}' item ids must be strings or integers, found {describe(item)}")
 
 
 def load_embeddings(images: str | Path, texts: str | Path, pairs: str | Path) -> RetrievalData:

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from vlmeval.errors import VlmevalError
-from vlmeval.java import METEOR_JAR, pycocoevalcap_file, require_java
+from vlmeval.java import JVM_LOCALE, METEOR_JAR, last_line, pycocoevalcap_file, require_java
 
 LANGUAGE = "en"  # -l en: English matchers, parameters and paraphrase table
 NORMALIZE = True  # -norm: the jar tokenizes and lower-cases again
@@ -43,14 +44,24 @@ class MeteorJar:
         java = require_java("METEOR")
         jar = str(pycocoevalcap_file(METEOR_JAR))
         # a second JVM per core was measured slower on 2 cores: each one parses the paraphrase table again
-        cmd = [java, "-Xmx2G", "-XX:+UseSerialGC", "-Dfile.encoding=UTF-8", "-jar", jar]
+        cmd = [java, "-Xmx2G", "-XX:+UseSerialGC", "-Dfile.encoding=UTF-8", *JVM_LOCALE, "-jar", jar]
+        self._stderr = tempfile.TemporaryFile()  # the jar's own account, should it fail
         self.proc = subprocess.Popen(
             [*cmd, "-", "-", "-stdio", "-l", LANGUAGE, *(["-norm"] if NORMALIZE else [])],
             cwd=os.path.dirname(jar),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self._stderr,
         )
+
+    def _failure(self) -> str:
+        """The jar's last stderr line (an OutOfMemoryError, an exception), once it has stopped."""
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self._stderr.seek(0)
+        return last_line(self._stderr.read())
 
     def __enter__(self) -> MeteorJar:
         return self
@@ -77,7 +88,7 @@ class MeteorJar:
         for _ in range(answers):
             raw = self.proc.stdout.readline()
             if not raw:
-                raise VlmevalError("the METEOR jar stopped answering (it needs about 2 GB of memory)")
+                raise VlmevalError(f"the METEOR jar stopped answering: {self._failure()}")
             out.append(raw.decode("utf-8").strip())
             if advance is not None:
                 advance(1)
@@ -111,7 +122,9 @@ class MeteorJar:
         try:
             return float(answer[-1]), np.array([float(x) for x in answer[:-1]], dtype=np.float64)
         except ValueError:
-            raise VlmevalError(f"unexpected output from the METEOR jar: {answer[-1][:80]!r}") from None
+            raise VlmevalError(
+                f"unexpected output from the METEOR jar: {answer[-1][:80]!r} ({self._failure()})"
+            ) from None
 
     def close(self) -> None:
         try:
@@ -121,6 +134,7 @@ class MeteorJar:
             pass
         self.proc.kill()
         self.proc.wait()
+        self._stderr.close()
 
 
 def meteor(

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from vlmeval.errors import MissingDependency, VlmevalError
-from vlmeval.java import find_java, pycocoevalcap_file, require_java
+from vlmeval.java import JVM_LOCALE, find_java, last_line, pycocoevalcap_file, require_java
 
 SUBSET = True  # -subset: the scores of the tuple categories too, as pycocoevalcap runs it
 CORENLP_JARS = ("stanford-corenlp-3.6.0.jar", "stanford-corenlp-3.6.0-models.jar")
@@ -65,13 +65,12 @@ def spice(hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> tuple[float, np
         in_file, out_file = Path(tmp) / "in.json", Path(tmp) / "out.json"
         data = [{"image_id": i, "test": h, "refs": list(rs)} for i, (h, rs) in enumerate(zip(hyps, refs))]
         in_file.write_text(json.dumps(data), encoding="utf-8")
-        cmd = [java, "-Xmx8G", "-cp", classpath, "edu.anu.spice.SpiceScorer", str(in_file)]
+        cmd = [java, "-Xmx8G", *JVM_LOCALE, "-cp", classpath, "edu.anu.spice.SpiceScorer", str(in_file)]
         proc = subprocess.run(
             [*cmd, "-out", str(out_file), *(["-subset"] if SUBSET else []), "-silent"], capture_output=True
         )
         if proc.returncode != 0 or not out_file.exists():
-            tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-            raise VlmevalError(f"the SPICE jar failed (exit {proc.returncode}): {tail[0]}")
+            raise VlmevalError(f"the SPICE jar failed (exit {proc.returncode}): {last_line(proc.stderr)}")
         results = json.loads(out_file.read_text(encoding="utf-8"))
     scores = np.full(len(hyps), np.nan)
     for item in results:

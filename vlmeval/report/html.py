@@ -77,12 +77,21 @@ def histogram_svg(values: list[float], title: str, bins: int = 20) -> str:
     return "".join(parts)
 
 
+BAR_ROWS = 50  # a bar chart with more groups shows the BAR_ENDS highest and lowest, and says how many more
+BAR_ENDS = 20
+
+
 def bars_svg(labels: list[str], values: list[float], title: str) -> str:
-    rows = [(lab, v) for lab, v in zip(labels, values) if v is not None and math.isfinite(v)]
+    """Groups sorted by value, highest first; every group when there are at most BAR_ROWS (the table
+    beside the chart always lists all)."""
+    rows: list = [(lab, v) for lab, v in zip(labels, values) if v is not None and math.isfinite(v)]
     if not rows:
         return ""
-    rows = rows[:40]
-    top = max(max(v for _, v in rows), 1e-12)
+    rows.sort(key=lambda row: -row[1])
+    if len(rows) > BAR_ROWS:
+        more = len(rows) - 2 * BAR_ENDS
+        rows = [*rows[:BAR_ENDS], (f"… {more} more of {len(rows)} (see the table)", None), *rows[-BAR_ENDS:]]
+    top = max(max(v for _, v in rows if v is not None), 1e-12)
     row_h, pad_l, pad_t = 18, 150, 22
     height = pad_t + row_h * len(rows) + 6
     parts = [
@@ -93,6 +102,9 @@ def bars_svg(labels: list[str], values: list[float], title: str) -> str:
     span = WIDTH + 120 - pad_l - 60
     for i, (lab, v) in enumerate(rows):
         y = pad_t + i * row_h
+        if v is None:  # the gap between the highest and the lowest
+            parts.append(f'<text x="{pad_l}" y="{y + 12}" class="l more">{_esc(lab)}</text>')
+            continue
         w = span * max(v, 0) / top
         parts.append(
             f'<text x="{pad_l - 6}" y="{y + 12}" text-anchor="end" class="l">{_esc(str(lab)[:22])}</text>'

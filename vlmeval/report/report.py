@@ -110,6 +110,8 @@ def _check_shape(data: dict[str, Any], path: object) -> None:
         if not _number(value):
             raise InputError(f"not a valid report: metrics.{key} is not a number", path)
     per_sample = data["per_sample"]
+    if "ids" not in per_sample and any(k in data["metrics"] for k in per_sample):
+        raise InputError("not a valid report: per_sample has values but no 'ids' to pair them by", path)
     lengths = {k: len(v) for k, v in per_sample.items() if (k == "ids" or k.endswith("_ids")) and isinstance(v, list)}
     for key, values in per_sample.items():
         if not isinstance(values, list):
@@ -132,18 +134,11 @@ def _check_shape(data: dict[str, Any], path: object) -> None:
 
 
 def load_report(path: str | Path) -> Report:
-    from vlmeval.io.readers import decode_text, read_bytes
+    """A saved report (gzipped or not); every way the file can be wrong is one sentence."""
+    from vlmeval.io.readers import read_json_document
 
     path = Path(path)
-    raw, _ = read_bytes(path)
-    text = decode_text(raw, path)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", path, exc.lineno) from None
-    except RecursionError:
-        raise InputError("JSON nested too deeply", path) from None
-    return Report.from_dict(data, path)
+    return Report.from_dict(read_json_document(path).document, path)
 
 
 def _clean(value: Any) -> Any:

@@ -86,6 +86,9 @@ _NOUNS = {
     "zero_area_boxes": ("zero-area box", "zero-area boxes"),
     "no_gt_box": ("sample without a ground-truth box", "samples without a ground-truth box"),
     "parse_failures": ("parse failure", "parse failures"),
+    "caption_line_breaks": ("caption with a line break", "captions with a line break"),
+    "missing_prediction": ("missing prediction", "missing predictions"),
+    "empty_reference": ("empty reference", "empty references"),
 }
 
 

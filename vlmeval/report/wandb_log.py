@@ -26,7 +26,11 @@ def log_report(
         import wandb
     except ImportError:
         raise MissingDependency("W&B logging needs wandb: pip install 'vlmeval[wandb]'") from None
-    retry = f"the report is safe at {report_path}; retry with `vlmeval report {report_path} --to-wandb`, or log offline (WANDB_MODE=offline) and `wandb sync` later"
+    import os
+
+    retry = f"the report is safe at {report_path}; retry with `vlmeval report {report_path} --to-wandb`"
+    if os.environ.get("WANDB_MODE", "").lower() not in ("offline", "dryrun", "disabled"):
+        retry += ", or log offline (WANDB_MODE=offline) and `wandb sync` later"
     config = {
         "task": report.task,
         "signature": report.signature,

@@ -80,18 +80,14 @@ def score_answers(
                     {"norm": NORMALISATION, "agg": "max-over-answers", "empty": EMPTY_RULE, "nrefs": refs},
                 )
     if set(ROUGE_KEYS) & set(keys):
-        from vlmeval.metrics.rouge_score import STEMMING, VERSION, rouge_n_l
+        from vlmeval.metrics.rouge_score import rouge_n_l
 
         rouge = rouge_n_l(data.predictions, data.answers)
         for key in sorted(set(ROUGE_KEYS) & set(keys)):
             values = zero_missing(rouge[key], data.answered)
             unit[key] = shown[key] = values
             metrics[key] = float(np.mean(values)) if values else 0.0
-            sigs[key] = signature(
-                key.replace("_", "-"),
-                {"f": "f1", "tok": "rouge-score", "stem": "yes" if STEMMING else "no", "multi": "max",
-                 "nrefs": refs, "parity": f"rouge-score-{VERSION}"},
-            )  # fmt: skip
+            sigs[key] = rouge_score_signature(key, data.answers)
     pipeline_keys = [k for k in keys if k in CAPTION_PIPELINE_KEYS]
     if pipeline_keys:
         from vlmeval.scoring.captions import score_captions
@@ -117,6 +113,14 @@ def score_answers(
                 metrics[key] = scores.metrics[key]
                 sigs[key] = scores.signature[key]
     return out
+
+
+def rouge_score_signature(key: str, references: list[list[str]]) -> str:
+    from vlmeval.metrics.rouge_score import STEMMING, VERSION
+
+    fields = {"f": "f1", "tok": "rouge-score", "stem": "yes" if STEMMING else "no", "multi": "max",
+              "nrefs": nrefs([len(r) for r in references]), "parity": f"rouge-score-{VERSION}"}  # fmt: skip
+    return signature(key.replace("_", "-"), fields)
 
 
 def breakdown(

@@ -49,6 +49,15 @@ TOKENIZER_OPTION = Option(
 _NOT_SINGLE_SPACED = re.compile(r"[^\S ]|  |^ | $")
 
 
+_LINE_BREAK = re.compile("[\r\x0b\x0c\u2028\u2029]")
+
+
+def _line_breaks(predictions: list[str], references: list[list[str]]) -> int:
+    """Captions with a character CoreNLP takes as a line end (pycocoevalcap only replaces \\n)."""
+    count = sum(1 for p in predictions if _LINE_BREAK.search(p))
+    return count + sum(1 for rs in references for r in rs if _LINE_BREAK.search(r))
+
+
 def _not_single_spaced(texts: list[str]) -> list[int]:
     """Indices of strings whose tokens are not separated by single spaces alone (other whitespace, padding)."""
     joined = "\n".join(texts)
@@ -92,6 +101,14 @@ def score_captions(
             java_version = _java_version()
             meteor_jar = MeteorJar()  # loads its paraphrase table while we tokenize and count n-grams
     result = Result(metrics={}, per_sample={}, signature={}, counts={}, inputs=[], warnings=warnings)
+    broken = _line_breaks(predictions, references)
+    if broken:
+        result.counts["caption_line_breaks"] = broken
+        warnings.append(
+            f"{broken} caption{'s contain' if broken != 1 else ' contains'} a line break (\\r, \\x0b, \\x0c, U+2028 or U+2029): pycocoevalcap's "
+            "tokenizer would split each in two and shift every later caption onto the wrong image; vlmeval "
+            "reads them as spaces (signature eol:space), so its numbers differ from pycocoevalcap's there"
+        )
     metrics_out, per_sample, sigs, stats = result.metrics, result.per_sample, result.signature, result.stats
     try:
         num = len(predictions)
@@ -215,18 +232,6 @@ class _Scored:
     cider_chunks: Any = None  # () -> the CiderStatistics of each chunk: CIDEr-D's bootstrap estimator
 
 
-def _look_ahead(lines: list[str], end: int, nonblank: int = 2) -> list[str]:
-    """The lines after ``end`` through the second non-blank one: all the PTB scanner can look ahead into
-    (an acronym's context is spaces, one word and a space), so a chunk tokenizes as inside the whole."""
-    out = []
-    for line in lines[end:]:
-        out.append(line)
-        nonblank -= bool(line.strip())
-        if nonblank == 0:
-            break
-    return out
-
-
 def _score_in_chunks(
     predictions: list[str],
     references: list[list[str]],
@@ -258,6 +263,9 @@ def _score_in_chunks(
     else:
         tokenize = get_tokenizer(tokenizer)
 
+    from vlmeval.tokenizers.ptb import chunk_bounds, markup_line_spans
+
+    ref_markup, pred_markup = markup_line_spans(flat_refs), markup_line_spans(predictions)
     vocab: dict[str, int] = {}
     encoded = []
     out = _Scored(hyps=[], refs=[] if keep_refs else None, tokenizer_stats=tok_stats)
@@ -265,11 +273,13 @@ def _score_in_chunks(
     for a in range(0, max(num, 1), chunk):
         b = min(a + chunk, num)
         ref_lines, pred_lines = flat_refs[ref_start[a] : ref_start[b]], predictions[a:b]
-        # references and predictions are two documents, in reference order, as COCOEvalCap tokenizes them
-        ref_tok, hyp_tok = tokenize(
-            [ref_lines + _look_ahead(flat_refs, ref_start[b]), pred_lines + _look_ahead(predictions, b)]
-        )
-        ref_tok, hyp_tok = ref_tok[: len(ref_lines)], hyp_tok[: len(pred_lines)]
+        # references and predictions are two documents, in reference order, as COCOEvalCap tokenizes them;
+        # each chunk with the lines around it the scanner reads (look-ahead, markup across its ends)
+        r_lo, r_hi = chunk_bounds(flat_refs, ref_start[a], ref_start[b], ref_markup)
+        p_lo, p_hi = chunk_bounds(predictions, a, b, pred_markup)
+        ref_tok, hyp_tok = tokenize([flat_refs[r_lo:r_hi], predictions[p_lo:p_hi]])
+        ref_tok = ref_tok[ref_start[a] - r_lo : ref_start[b] - r_lo]
+        hyp_tok = hyp_tok[a - p_lo : b - p_lo]
         grouped = [
             ref_tok[ref_start[i] - ref_start[a] : ref_start[i + 1] - ref_start[a]] for i in range(a, b)
         ]

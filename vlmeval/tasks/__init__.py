@@ -55,14 +55,16 @@ def primary_metric(task: str, metrics: dict[str, Any]) -> str | None:
     return next(iter(metrics), None)
 
 
-def resolve(task: Task, names: str | list[str] | None, available: list[str]) -> list[str]:
+def resolve(
+    task: Task, names: str | list[str] | None, available: list[str], values: dict[str, Any] | None = None
+) -> list[str]:
     """Metric keys for ``--metrics`` (keys or family names, case-insensitive), in the task's order;
-    without names the task's default set."""
+    without names the task's default set (under the option ``values``)."""
     from vlmeval.errors import VlmevalError
 
     wanted_names = split_names(names)
     if wanted_names is None:
-        return task.default_keys(available)
+        return task.default_keys(available, values)
     if not any(wanted_names):
         raise VlmevalError("--metrics names no metric: give metric keys or families, comma-separated")
     wanted: set[str] = set()

@@ -64,6 +64,14 @@ def load(values: dict[str, Any]):
     from vlmeval.io.grounding import is_coco_detection, load_detection, load_grounding
     from vlmeval.io.readers import read_records
 
+    low, high = (
+        values.get("min_pixels", ResizeOptions.min_pixels),
+        values.get("max_pixels", ResizeOptions.max_pixels),
+    )
+    if low > high:
+        raise VlmevalError(
+            f"--min-pixels {low} is more than --max-pixels {high}: smart_resize needs min <= max"
+        )
     pred_file = read_records(values["preds"])
     if pred_file.records and is_coco_detection(pred_file):
         if values.get("refs") is None:
@@ -202,8 +210,9 @@ def evaluate_grounding(
             bad = np.flatnonzero(given & (lengths != counts_per))
             if len(bad):
                 i = int(bad[0])
+                where = data.where(i) if data.where is not None else f"id {data.ids[i]}"
                 raise VlmevalError(
-                    f"id {data.ids[i]}: {lengths[i]} scores for {counts_per[i]} parsed boxes (scores pair with boxes in order)"
+                    f"{where}: {lengths[i]} scores for {counts_per[i]} parsed boxes (scores pair with boxes in order)"
                 )
             scored_boxes = np.repeat(given, counts_per)
             if scored_boxes.any():

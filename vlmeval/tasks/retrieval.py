@@ -47,8 +47,8 @@ def recall_cutoffs(values: dict[str, Any]) -> list[int]:
         cutoffs = sorted({int(v) for v in str(k).split(",") if v.strip()})
     except ValueError:
         raise VlmevalError(f"--k takes positive integers, comma-separated (got {k!r})") from None
-    if not cutoffs or cutoffs[0] < 1:
-        raise VlmevalError(f"--k takes positive integers, comma-separated (got {k!r})")
+    if not cutoffs or cutoffs[0] < 1 or cutoffs[-1] > 10**9:
+        raise VlmevalError(f"--k takes positive integers up to 1e9, comma-separated (got {k!r})")
     return cutoffs
 
 

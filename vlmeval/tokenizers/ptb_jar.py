@@ -36,6 +36,11 @@ def tokenize_ptb_jar(documents: Sequence[Sequence[str]]) -> list[list[str]]:
     ``"A "`` loses its period) and the last line of a file sees the end of input. One JVM does all
     documents (``-ioFileList``), each in a file of its own.
 
+    Markup whose quoted attribute runs into later captions (``<a href='x`` / ``y'> a dog``) is one token
+    for the jar, line ends included; the jar prints it as it is, so the output keeps one line per caption
+    (``<a\\xa0href='x`` / ``y'> a dog``), as in pycocoevalcap. Output with any other number of lines than
+    captions is refused.
+
     Returns, per document, one tokenized, lower-cased, punctuation-filtered string per caption.
     """
     documents = [list(doc) for doc in documents]
@@ -59,10 +64,11 @@ def tokenize_ptb_jar(documents: Sequence[Sequence[str]]) -> list[list[str]]:
             raise VlmevalError(f"the PTB tokenizer jar failed (exit {proc.returncode}): {tail[0]}")
         results = []
         for k, doc in enumerate(documents):
-            lines = (folder / f"out{k}.txt").read_text(encoding="utf-8").split("\n") if doc else []
-            if len(lines) < len(doc):
+            # split on "\n" only, as pycocoevalcap splits the jar's output (no universal newlines)
+            lines = (folder / f"out{k}.txt").read_bytes().decode("utf-8").split("\n") if doc else []
+            if len(lines) != len(doc):
                 raise VlmevalError(
                     f"the PTB tokenizer returned {len(lines)} lines for {len(doc)} captions; refusing to misalign them"
                 )
-            results.append([filter_punctuation(line) for line in lines[: len(doc)]])
+            results.append([filter_punctuation(line) for line in lines])
     return results

@@ -36,6 +36,8 @@ def words(*literals: str) -> str:
 
 
 # --- character classes and macros (names as in PTBLexer.flex) -------------------------------------------
+# A quoted attribute value ('[^']*' or "[^"]*") may hold line ends: markup can run from one caption into
+# later ones, as one token (ptb.py, markup_spans).
 SGML = (
     r"<(?:[!?][A-Za-z\-][^>\r\n]*|[A-Za-z][A-Za-z0-9_:.\-]*(?:[ ]+(?:[A-Za-z][A-Za-z0-9_:.\-]*"
     r"|[A-Za-z][A-Za-z0-9_:.\-]*[ ]*=[ ]*(?:'[^']*'|\"[^\"]*\")))*[ ]*/?|/[A-Za-z][A-Za-z0-9_:.\-]*)[ ]*>"

@@ -1,0 +1,169 @@
+"""What every command does with its outputs and streams: output paths checked before any work, model text
+shown as data, a closed stdout, a terminal that cannot encode, one-line usage errors, short default output."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import CAPTION_JSONL, ROOT, sha256, write_jsonl
+
+FAST = ("--metrics", "Bleu,ROUGE_L,CIDEr")
+
+
+def _records(n=4, prediction="a dog runs on the grass"):
+    return [{"id": i, "prediction": prediction, "references": ["a dog runs", "a brown dog on grass"]} for i in range(n)]
+
+
+@pytest.mark.parametrize("link", ["same", "symlink", "hardlink", "dotted"])
+def test_out_may_not_be_an_input(cli, tmp_path, link):
+    preds = write_jsonl(tmp_path / "p.jsonl", _records())
+    before = sha256(preds)
+    out = {"same": "p.jsonl", "dotted": "./sub/../p.jsonl", "symlink": "s.jsonl", "hardlink": "h.jsonl"}[link]
+    (tmp_path / "sub").mkdir()
+    if link == "symlink":
+        os.symlink(preds, tmp_path / out)
+    elif link == "hardlink":
+        os.link(preds, tmp_path / out)
+    result = cli("caption", preds, *FAST, "--out", out)
+    assert result.exit_code == 2 and "is also an input (PREDS" in result.stderr
+    assert sha256(preds) == before
+
+
+@pytest.mark.parametrize("out, message", [
+    ("", "--out is empty"), ("newdir/", "names a directory"), (".", "names a directory"),
+    ("missing/r.json", "directory missing does not exist"),
+])  # fmt: skip
+def test_out_must_be_a_file_path(cli, tmp_path, out, message):
+    preds = write_jsonl(tmp_path / "p.jsonl", _records())
+    result = cli("caption", preds, *FAST, "--out", out)
+    assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "newdir").exists()
+
+
+def test_report_and_compare_outputs_may_not_be_their_inputs(cli, tmp_path):
+    preds = write_jsonl(tmp_path / "p.jsonl", _records())
+    assert cli("caption", preds, *FAST, "--out", "a.json", "--quiet").exit_code == 0
+    assert cli("caption", preds, *FAST, "--out", "b.json", "--quiet").exit_code == 0
+    before = sha256(tmp_path / "a.json")
+    result = cli("report", "a.json", "--html", "a.json")
+    assert result.exit_code == 2 and "--html a.json is also an input" in result.stderr
+    result = cli("compare", "a.json", "b.json", "--out", "a.json")
+    assert result.exit_code == 2 and "--out a.json is also an input (BASE" in result.stderr
+    assert sha256(tmp_path / "a.json") == before
+
+
+def test_gz_report_is_gzipped_and_read_back(cli, tmp_path):
+    preds = write_jsonl(tmp_path / "p.jsonl", _records())
+    assert cli("caption", preds, *FAST, "--out", "r.json.gz", "--quiet").exit_code == 0
+    report = json.loads(gzip.decompress((tmp_path / "r.json.gz").read_bytes()))
+    assert report["schema"] == "vlmeval.report/1"
+    result = cli("report", "r.json.gz", "--format", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["metrics"] == report["metrics"]
+
+
+HOSTILE = "[/INST] a dog [bold red]x[/bold red] \x1b[2J\x1b]0;title\x07 \u202eevil"
+
+
+def test_model_text_is_data_in_every_table(cli, tmp_path):
+    records = _records(3) + [{"id": "[/x]", "prediction": HOSTILE, "references": ["[b]a dog[/b]"]}]
+    preds = write_jsonl(tmp_path / "p.jsonl", records)
+    result = cli("caption", preds, *FAST, "--failures", "4", "--out", "r.json")
+    assert result.exit_code == 0, result.stderr
+    assert "[bold red]x[/bold red]" in result.stdout and "[/INST]" in result.stdout and "[/x]" in result.stdout
+    assert "\x1b" not in result.stdout and "\\x1b[2J" in result.stdout and "\\u202e" in result.stdout
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert HOSTILE in [row["prediction"] for row in report["failures"]]  # the report keeps the text exactly
+    again = cli("report", "r.json", "-v")
+    assert again.exit_code == 0 and "\\x1b" in again.stdout and "\x1b" not in again.stdout
+
+
+def _process(*args, env=None, pipe_to_head=False):
+    command = [sys.executable, "-m", "vlmeval", *map(str, args)]
+    environ = {**os.environ, **(env or {})}
+    if pipe_to_head:
+        shell = " ".join(f"'{a}'" for a in command) + " | head -1; exit ${PIPESTATUS[0]}"
+        return subprocess.run(["bash", "-c", shell], capture_output=True, text=True, env=environ, cwd=ROOT, timeout=300)
+    return subprocess.run(command, capture_output=True, text=True, env=environ, cwd=ROOT, timeout=300)
+
+
+def test_closed_stdout_keeps_the_gates_exit_code(tmp_path):
+    out = tmp_path / "r.json"
+    passed = _process("caption", CAPTION_JSONL, *FAST, "-v", "--out", out, pipe_to_head=True)
+    assert passed.returncode == 0 and "report written to" in passed.stderr and "Traceback" not in passed.stderr
+    failed = _process("caption", CAPTION_JSONL, *FAST, "--min", "CIDEr=9", "--out", out, pipe_to_head=True)
+    assert failed.returncode == 1 and "gate failed" in failed.stderr
+
+
+def test_a_terminal_that_cannot_encode_degrades(tmp_path):
+    preds = write_jsonl(tmp_path / "p.jsonl", _records(3) + [{"id": 9, "prediction": "ein Hund · 犬", "references": ["a dog"]}])
+    result = _process("caption", preds, *FAST, "--failures", "4", "--out", tmp_path / "r.json",
+                      env={"PYTHONIOENCODING": "ascii"})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Bleu_1" in result.stdout and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--iou", "2"), "error: --iou must be in (0, 1], got 2"),
+    (("--iou", "nan"), "error: --iou must be a finite number"),
+    (("--score-threshold", "nan"), "--score-threshold must be a finite number"),
+    (("--bootstrap", "99999999999999999999"), "--bootstrap must be in [0, 1e+06]"),
+    (("--seed", "-5"), "--seed must be in [0,"),
+    (("--min-pixels", "1000000", "--max-pixels", "10"), "--min-pixels 1000000 is more than --max-pixels 10"),
+    (("--metrics", ""), "--metrics names no metric"),
+    (("--metrics", ","), "--metrics names no metric"),
+    (("--nope",), "error: No such option: --nope"),
+    (("--box-format", "xyz"), "error: Invalid value for '--box-format'"),
+])  # fmt: skip
+def test_usage_errors_are_one_line(cli, tmp_path, args, message):
+    preds = write_jsonl(tmp_path / "p.jsonl", [{"id": 1, "prediction": "[1, 2, 3, 4]", "gt_boxes": [[1, 2, 3, 4]]}])
+    result = cli("grounding", preds, *args, "--out", "r.json")
+    assert result.exit_code == 2, result.stderr
+    assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_compare_refuses_nan_drop_and_corrupt_reports(cli, tmp_path):
+    preds = write_jsonl(tmp_path / "p.jsonl", _records())
+    cli("caption", preds, *FAST, "--out", "a.json", "--quiet")
+    result = cli("compare", "a.json", "a.json", "--max-drop", "CIDEr=nan")
+    assert result.exit_code == 2 and "finite DELTA" in result.stderr
+    report = json.loads((tmp_path / "a.json").read_text())
+    report["per_sample"]["CIDEr"] = report["per_sample"]["CIDEr"][:2]
+    (tmp_path / "bad.json").write_text(json.dumps(report))
+    result = cli("compare", "a.json", "bad.json")
+    assert result.exit_code == 2 and "per_sample.CIDEr has 2 values for 4 samples" in result.stderr
+    report["metrics"] = [1, 2]
+    (tmp_path / "bad.json").write_text(json.dumps(report))
+    result = cli("report", "bad.json")
+    assert result.exit_code == 2 and "'metrics' must be an object" in result.stderr
+
+
+def test_default_output_is_short_and_verbose_is_whole(cli, tmp_path):
+    vqa = ROOT / "fixtures" / "vqa" / "vqa_600.jsonl"
+    short = cli("vqa", vqa, "--out", "r.json")
+    assert short.exit_code == 0
+    assert "VQA-acc|" not in short.stdout and "the 10 largest of 60 groups" in short.stdout
+    assert "report written to r.json" in short.stderr
+    whole = cli("vqa", vqa, "--out", "r.json", "-v")
+    assert "VQA-acc|" in whole.stdout and "largest of" not in whole.stdout
+    assert "report written" not in cli("vqa", vqa, "--out", "r.json", "--quiet").stderr
+
+
+def test_counts_read_as_english(cli, tmp_path):
+    records = [{"id": "e", "prediction": "", "references": ["a dog"]}, *_records(3)]
+    result = cli("caption", write_jsonl(tmp_path / "p.jsonl", records), *FAST)
+    assert "1 empty prediction" in result.stdout and "1 empty predictions" not in result.stdout
+    assert "4 scored of 4 records" in result.stdout
+
+
+def test_help_shows_no_bool_metavar_and_keeps_brackets(cli):
+    result = cli("retrieval", "--help")
+    assert result.exit_code == 0 and "<bool>" not in result.stdout and "[ids]" in result.stdout
+    listing = cli("metrics")
+    assert "vlmeval[neural]" in listing.stdout
