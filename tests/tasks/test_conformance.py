@@ -15,7 +15,8 @@ from vlmeval.report.gates import Gate, canonical
 from vlmeval.tasks import TASKS, gate_keys, get_task, listed_metrics, resolve
 from vlmeval.tasks.task import NEEDS_TEXT, requirement_met
 
-SCALES = {"0-1", "0-100", "0-10", "0-2.5", "count"}
+# MME's own ranges: perception has 10 subtasks, cognition 4, each up to 200 (accuracy + acc+, in percent)
+SCALES = {"0-1", "0-100", "0-10", "0-2.5", "count", "0-2800", "0-2000", "0-800"}
 EVERY_METRIC = [(name, m) for name in TASKS for m in get_task(name).metrics]
 
 
@@ -76,6 +77,10 @@ RUNS = {
         "retrieval", "--image-embeddings", F / "retrieval/image_embeddings.npy",
         "--text-embeddings", F / "retrieval/text_embeddings.npy", "--pairs", F / "retrieval/pairs.jsonl",
     ],
+    "mcq": ["mcq", F / "mcq/mmbench_circular.tsv"],
+    "mcq_records": ["mcq", F / "mcq/mcq_styles.jsonl", "--extract", "lmms-eval"],
+    "yesno_pope": ["yesno", F / "yesno/pope_coco.jsonl"],
+    "yesno_mme": ["yesno", F / "yesno/mme_style.jsonl", "--rule", "mme"],
 }  # fmt: skip
 
 

@@ -16,6 +16,8 @@ TASKS: dict[str, str] = {
     "docvqa": "vlmeval.tasks.docvqa",
     "grounding": "vlmeval.tasks.grounding",
     "retrieval": "vlmeval.tasks.retrieval",
+    "mcq": "vlmeval.tasks.mcq",
+    "yesno": "vlmeval.tasks.yesno",
 }
 
 

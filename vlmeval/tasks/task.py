@@ -24,7 +24,7 @@ class Metric:
     concrete keys depend on the options (``--iou 0.7`` gives ``acc@0.7``)."""
 
     key: str
-    scale: str  # "0-1", "0-100", "0-10", "0-2.5", "count"
+    scale: str  # "0-1", "0-100", "0-10", "0-2.5", "count" (MME's scores: "0-2800", "0-2000", "0-800")
     reference: str  # the implementation whose numbers it reproduces
     family: str = ""  # the --metrics name that selects a group of keys (Bleu = Bleu_1..4); default: the key
     needs: str = ""  # what must be installed: a key of NEEDS

@@ -1,0 +1,191 @@
+"""Multiple-choice and yes/no readers: records, VLMEvalKit TSV/XLSX files, and every error's FILE:LINE."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import FIXTURES, write_jsonl
+from vlmeval.errors import InputError
+from vlmeval.io.choice import read_choice_records, read_xlsx, read_yesno_records
+
+MCQ = FIXTURES / "mcq"
+
+
+def test_vlmevalkit_tsv_and_xlsx_read_the_same(tmp_path):
+    tsv = read_choice_records(MCQ / "mmbench_circular.tsv")
+    xlsx = read_choice_records(MCQ / "mmbench_circular.xlsx")
+    for name in (
+        "ids",
+        "predictions",
+        "options",
+        "answers",
+        "categories",
+        "l2_categories",
+        "groups",
+        "heads",
+        "questions",
+    ):
+        assert getattr(tsv, name) == getattr(xlsx, name), name
+    assert tsv.source_format == "vlmevalkit" and tsv.has_rotations
+    assert tsv.counts["records"] == 77 and tsv.counts["circular_orphan_group"] == 1
+    assert "no original row" in tsv.warnings[0]
+    # three-option questions: the empty D cell is no option
+    assert {len(o) for o in tsv.options} == {3, 4}
+    rows = [r for r in tsv.ids if int(r) >= 1_000_000]
+    assert all(tsv.groups[tsv.ids.index(r)] == str(int(r) % 1_000_000) for r in rows)
+    assert [h for h, i in zip(tsv.heads, tsv.ids) if int(i) < 1_000_000] == [True] * sum(
+        int(i) < 1_000_000 for i in tsv.ids
+    )
+
+
+def test_records_with_dict_and_list_options():
+    data = read_choice_records(MCQ / "mcq_styles.jsonl")
+    assert data.source_format == "records" and not data.has_rotations
+    assert len(data.ids) == 400 and all(list(o) == sorted(o) for o in data.options)
+    assert data.counts["empty_prediction"] == 20  # one "empty" style per item
+    raw = [json.loads(line) for line in (MCQ / "mcq_styles.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {type(r["options"]).__name__ for r in raw} == {"dict", "list"}
+    for r, opts in zip(raw, data.options):
+        assert list(opts.values()) == (
+            list(r["options"].values()) if isinstance(r["options"], dict) else r["options"]
+        )
+
+
+def test_csv_tsv_and_parquet_records(tmp_path):
+    rows = [{"id": 1, "prediction": "B", "options": '{"A": "x", "B": "y"}', "answer": "B", "group": "q1"},
+            {"id": 2, "prediction": "(A)", "options": '["x", "y", "z"]', "answer": "A", "group": "q1"}]  # fmt: skip
+    csv_path = tmp_path / "p.csv"
+    csv_path.write_text("id,prediction,options,answer,group\n" + "".join(
+        f'{r["id"]},{r["prediction"]},"{r["options"].replace(chr(34), chr(34) * 2)}",{r["answer"]},{r["group"]}\n' for r in rows
+    ))  # fmt: skip
+    data = read_choice_records(csv_path)
+    assert data.options == [{"A": "x", "B": "y"}, {"A": "x", "B": "y", "C": "z"}] and data.groups == [
+        "q1",
+        "q1",
+    ]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "id": ["a", "b"],
+            "prediction": ["B", "A"],
+            "options": [["x", "y"], ["u", "v"]],
+            "answer": ["B", "A"],
+        }
+    )
+    pq.write_table(table, tmp_path / "p.parquet")
+    assert read_choice_records(tmp_path / "p.parquet").options == [{"A": "x", "B": "y"}, {"A": "u", "B": "v"}]
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        (
+            {"id": 1, "prediction": 3, "options": ["x", "y"], "answer": "A"},
+            "'prediction' must be text, got a number",
+        ),
+        ({"id": 1, "prediction": None, "options": ["x", "y"], "answer": "A"}, "missing field 'prediction'"),
+        ({"id": 1, "prediction": "A", "options": ["x", 2], "answer": "A"}, "option B must be text"),
+        ({"id": 1, "prediction": "A", "options": ["x"], "answer": "A"}, "2 to 26 options"),
+        ({"id": 1, "prediction": "A", "options": {"a": "x", "B": "y"}, "answer": "A"}, "capital letters"),
+        ({"id": 1, "prediction": "A", "options": ["x", " "], "answer": "A"}, "option B is empty"),
+        (
+            {"id": 1, "prediction": "A", "options": ["x", "y"], "answer": "C"},
+            "not one of the option letters (A, B)",
+        ),
+        ({"id": 1, "prediction": "A", "options": ["x", "y"], "answer": 1}, "'answer' must be text"),
+        ({"id": 1, "prediction": "A", "answer": "A"}, "missing field 'options'"),
+        ({"id": 1, "prediction": "A", "options": "x", "answer": "A"}, "'options' must be an object"),
+        (
+            {"id": 1, "prediction": "A", "options": ["x", "y"], "answer": "A", "category": 7},
+            "'category' must be text",
+        ),
+    ],
+)
+def test_errors_say_file_and_line(tmp_path, record, message):
+    path = write_jsonl(
+        tmp_path / "p.jsonl", [{"id": 0, "prediction": "A", "options": ["x", "y"], "answer": "A"}, record]
+    )
+    with pytest.raises(InputError) as info:
+        read_choice_records(path)
+    assert str(info.value).startswith(f"{path}:2: ")
+    assert message in str(info.value)
+
+
+def test_duplicate_id(tmp_path):
+    rec = {"id": 5, "prediction": "A", "options": ["x", "y"], "answer": "A"}
+    path = write_jsonl(tmp_path / "p.jsonl", [rec, rec])
+    with pytest.raises(InputError, match=r"p.jsonl:2: duplicate record id '5' \(first at line 1\)"):
+        read_choice_records(path)
+
+
+def _xlsx(path, rows):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    wb.save(path)
+    return path
+
+
+def test_xlsx_numbers_are_read_as_text_and_counted(tmp_path):
+    path = _xlsx(tmp_path / "p.xlsx", [["index", "question", "A", "B", "answer", "prediction", "category"],
+                                        [1, "How many?", 2, 3, "B", 3, "count"],
+                                        [2, "Which?", "x", "y", "A", None, "other"]])  # fmt: skip
+    data = read_choice_records(path)
+    assert data.options == [{"A": "2", "B": "3"}, {"A": "x", "B": "y"}]
+    assert data.predictions == ["3", ""] and data.counts["empty_prediction"] == 1
+    assert data.counts["numeric_cell"] == 3 and f"{path}:2" in data.warnings[0]
+
+
+def test_xlsx_errors_name_the_row(tmp_path):
+    path = _xlsx(tmp_path / "p.xlsx", [["index", "A", "B", "answer", "prediction"], [1, "x", "y", "A", "A"],
+                                        [2, "x", "y", "E", "A"]])  # fmt: skip
+    with pytest.raises(InputError, match=rf"^{path}:3: the answer 'E' is not one of the option letters"):
+        read_choice_records(path)
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(InputError, match="not a readable XLSX file"):
+        read_xlsx(bad)
+    index = _xlsx(
+        tmp_path / "i.xlsx", [["index", "A", "B", "answer", "prediction"], ["x1", "x", "y", "A", "A"]]
+    )
+    with pytest.raises(InputError, match=rf"^{index}:2: 'index' must be an integer"):
+        read_choice_records(index)
+
+
+def test_openpyxl_is_imported_only_for_xlsx():
+    code = ("import sys; import vlmeval.io.choice as c; c.read_choice_records(sys.argv[1]); "
+            "assert 'openpyxl' not in sys.modules; import vlmeval.metrics.choice, vlmeval.metrics.yesno; "
+            "assert 'pandas' not in sys.modules and 'openpyxl' not in sys.modules")  # fmt: skip
+    subprocess.run([sys.executable, "-c", code, str(MCQ / "mmbench_circular.tsv")], check=True)
+
+
+def test_yesno_records(tmp_path):
+    data = read_yesno_records(FIXTURES / "yesno" / "pope_coco.jsonl")
+    assert len(data.ids) == 324 and set(data.answers) == {"yes", "no"}
+    assert set(data.categories) == {"random", "popular", "adversarial"} and data.images[0].startswith(
+        "COCO_val2014_"
+    )
+    mme = read_yesno_records(FIXTURES / "yesno" / "mme_style.jsonl")
+    assert set(mme.answers) == {"yes", "no"} and len(set(mme.categories)) == 14
+    path = write_jsonl(tmp_path / "y.jsonl", [{"id": 1, "prediction": "yes", "answer": "Yes"},
+                                               {"id": 2, "prediction": "no", "answer": "maybe"}])  # fmt: skip
+    with pytest.raises(InputError, match=rf"^{path}:2: 'answer' must be yes or no"):
+        read_yesno_records(path)
+    path = write_jsonl(tmp_path / "z.jsonl", [{"id": 1, "prediction": True, "answer": "yes"}])
+    with pytest.raises(InputError, match=rf"^{path}:1: 'prediction' must be text, got a boolean"):
+        read_yesno_records(path)
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "e.jsonl"
+    path.write_text("")
+    with pytest.raises(InputError, match="no records found"):
+        read_choice_records(path)
