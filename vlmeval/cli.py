@@ -21,6 +21,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from vlmeval import __version__
 from vlmeval.errors import VlmevalError
+from vlmeval.report import console
 from vlmeval.tasks.task import Option, Task
 
 COMMON_PANEL = "Report, gates and intervals"
@@ -29,13 +30,22 @@ _USAGE_ERROR = typer.BadParameter.__mro__[1]
 
 
 class _NoBoolMetavar:
-    """``--help`` is a flag: typer would show ``<bool>`` after it."""
+    """``--help`` is a flag: typer would show ``<bool>`` after it. Help on a closed pipe (``| head``) is no
+    error: Rich would exit 1 there."""
 
     def get_help_option(self, ctx):
         option = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
             option.metavar = ""
         return option
+
+    def format_help(self, ctx, formatter):
+        try:
+            return super().format_help(ctx, formatter)  # type: ignore[misc]
+        except SystemExit:
+            if console.stdout_closed():
+                raise typer.Exit(0) from None
+            raise
 
 
 class _Command(_NoBoolMetavar, TyperCommand):
@@ -69,7 +79,7 @@ class _Group(_NoBoolMetavar, TyperGroup):
         try:
             return super().invoke(ctx)
         except VlmevalError as exc:
-            _error(str(exc))
+            console.error(str(exc))
             ctx.exit(2)
         except KeyboardInterrupt:
             sys.stderr.write("interrupted\n")
@@ -212,82 +222,24 @@ def _finish(report, gates, out: Path, common: dict[str, Any]) -> None:
     quiet, wandb = common["quiet"], common["wandb"]
     gate_error = apply_gates(report, gates)
     write_report(report, out)
-    _warn(report.warnings, quiet)
+    console.warn(report.warnings, quiet)
     if not quiet:
-        sys.stderr.write(f"report written to {visible(str(out))}\n")
+        console.note(f"report written to {out}")
     if gate_error is not None:
         raise gate_error
     _print_report(report, common["format"], common["verbose"], out)
     if wandb:
         where = log_to_wandb(report, out)
         if not quiet:
-            _stderr().print(f"logged to W&B{f' ({where})' if where else ''}", markup=False)
+            console.note(f"logged to W&B{f' ({where})' if where else ''}")
     failed = failed_gates(report)
     if failed:
         if not quiet:
             detail = ", ".join(
                 f"{g['metric']} {g['value']:.4g} (needs {g['op']} {g['threshold']:g})" for g in failed
             )
-            _stderr().print(f"gate failed: {detail}", markup=False)
+            console.note(f"gate failed: {detail}")
         raise typer.Exit(code=1)
-
-
-def visible(text: str) -> str:
-    from vlmeval.report.table import visible as shown
-
-    return shown(text)
-
-
-def _stderr():
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False)
-
-
-def _stdout():
-    """A console on stdout whose closed pipe (``| head``) raises BrokenPipeError, which ``_printing`` turns
-    into "stop printing" (Rich's own handling exits 1, the gate-failed code)."""
-    from rich.console import Console
-
-    class _Stdout(Console):
-        def on_broken_pipe(self) -> None:
-            raise BrokenPipeError
-
-    return _Stdout(highlight=False)
-
-
-class _printing:
-    """Printing to stdout that a closed pipe ends quietly: what follows (W&B, gates, the exit code) still
-    runs; stdout then goes to /dev/null so that nothing else fails on it."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb) -> bool:
-        if kind is not None and issubclass(kind, BrokenPipeError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return True
-        return False
-
-
-def _error(message: str) -> None:
-    from rich.text import Text
-
-    line = Text("error: ", style="red")
-    line.append(visible(message))
-    _stderr().print(line, soft_wrap=True)
-
-
-def _warn(messages: list[str], quiet: bool) -> None:
-    if quiet or not messages:
-        return
-    from rich.text import Text
-
-    console = _stderr()
-    for message in messages:
-        line = Text("warning: ", style="yellow")
-        line.append(visible(message))
-        console.print(line, soft_wrap=True)
 
 
 def _print_report(report, fmt: str, verbose: bool, path: Path) -> None:
@@ -297,7 +249,7 @@ def _print_report(report, fmt: str, verbose: bool, path: Path) -> None:
 
         from vlmeval.report.report import _clean
 
-        with _printing():
+        with console.printing():
             sys.stdout.write(json.dumps(_clean(report.summary(path)), ensure_ascii=False, indent=1) + "\n")
             sys.stdout.flush()
         return
@@ -305,10 +257,10 @@ def _print_report(report, fmt: str, verbose: bool, path: Path) -> None:
 
     from vlmeval.report.table import renderables
 
-    with _printing():
-        console = _stdout()
+    with console.printing():
+        out = console.stdout()
         for part in renderables(report, verbose):
-            console.print(part, soft_wrap=isinstance(part, Text))
+            out.print(part, soft_wrap=isinstance(part, Text))
 
 
 def _register_tasks() -> None:
@@ -368,13 +320,13 @@ def report(
 
         write_html(loaded, html_out, source=str(path))
         if not quiet:
-            _stderr().print(f"HTML report written to {html_out}", markup=False)
+            console.note(f"HTML report written to {html_out}")
     if to_wandb:
         from vlmeval.run import log_to_wandb
 
         where = log_to_wandb(loaded, path, project=project, entity=entity, run_name=run_name, tags=tags or [])
         if not quiet:
-            _stderr().print(f"logged to W&B{f' ({where})' if where else ''}", markup=False)
+            console.note(f"logged to W&B{f' ({where})' if where else ''}")
 
 
 def _check_format(fmt: str) -> None:
@@ -446,16 +398,16 @@ def compare(
     )
     drop_gates(comparison, max_drop)
     write_json_atomic(_clean(comparison.to_dict()), out_path)
-    _warn(comparison.warnings, quiet)
+    console.warn(comparison.warnings, quiet)
     if fmt == "json":
-        with _printing():
+        with console.printing():
             sys.stdout.write(json.dumps(_clean(comparison.to_dict()), indent=1) + "\n")
             sys.stdout.flush()
     else:
         from vlmeval.report.table import comparison_table
 
-        with _printing():
-            _stdout().print(comparison_table(comparison, base.name, new.name))
+        with console.printing():
+            console.stdout().print(comparison_table(comparison, base.name, new.name))
     failed = [g for g in comparison.gates if not g["passed"]]
     if failed:
         if not quiet:
@@ -463,7 +415,7 @@ def compare(
                 f"{g['metric']} dropped {g['drop']:.4g} (max {g['max_drop']:g}, p={g['p']:.3g})"
                 for g in failed
             )
-            _stderr().print(f"gate failed: {detail}", markup=False)
+            console.note(f"gate failed: {detail}")
         raise typer.Exit(code=1)
 
 
@@ -472,11 +424,11 @@ def list_metrics() -> None:
     """List every metric: task, scale, reference implementation, what it needs, and whether that is installed."""
     from vlmeval.report.table import metrics_listing
 
-    with _printing():
-        console = _stdout()
-        if not console.is_terminal:
-            console.width = max(console.width, 150)  # a pipe or file: whole rows beat 80-column folding
-        console.print(metrics_listing())
+    with console.printing():
+        out = console.stdout()
+        if not out.is_terminal:
+            out.width = max(out.width, 150)  # a pipe or file: whole rows beat 80-column folding
+        out.print(metrics_listing())
 
 
 def _version_callback(value: bool) -> None:
@@ -498,11 +450,5 @@ def _root(
 
 
 def main() -> None:
-    # a terminal or pipe that cannot encode a character shows it escaped rather than failing on it
-    for stream in (sys.stdout, sys.stderr):
-        if (getattr(stream, "encoding", "") or "").lower().replace("-", "") != "utf8":
-            try:
-                stream.reconfigure(errors="backslashreplace")
-            except (AttributeError, ValueError):
-                pass
+    console.utf8_or_escaped()
     app()

@@ -7,26 +7,13 @@ output can neither break a table nor drive the terminal. The JSON report keeps t
 
 from __future__ import annotations
 
-import re
-
 from rich.table import Table
 from rich.text import Text
 
+from vlmeval.report.console import visible
 from vlmeval.report.report import Report
 
 TOP_ROWS = 10  # breakdown rows shown without --verbose (by sample count)
-
-# C0 and C1 controls, DEL, and the bidi overrides that can reorder what a terminal shows; \n and \t stay
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def visible(text: object) -> str:
-    """Text with its control characters written out (``\\x1b``, ``\\u202e``), safe to show on a terminal."""
-    value = str(text)
-    if not _CONTROL.search(value):
-        return value
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], value)
-
 
 def data(text: object, style: str = "") -> Text:
     """A table cell holding user or model text."""

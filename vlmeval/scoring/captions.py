@@ -272,7 +272,6 @@ def _score_in_chunks(
     rouge = np.zeros(num) if want_rouge else None
     for a in range(0, max(num, 1), chunk):
         b = min(a + chunk, num)
-        ref_lines, pred_lines = flat_refs[ref_start[a] : ref_start[b]], predictions[a:b]
         # references and predictions are two documents, in reference order, as COCOEvalCap tokenizes them;
         # each chunk with the lines around it the scanner reads (look-ahead, markup across its ends)
         r_lo, r_hi = chunk_bounds(flat_refs, ref_start[a], ref_start[b], ref_markup)

@@ -1,0 +1,100 @@
+"""The consoles the CLI prints through: results to stdout, diagnostics to stderr.
+
+User and model text goes out as data (``table.visible``: control characters escaped; ``Text``, never Rich
+markup). A closed stdout (``| head``) ends the printing only: what follows (W&B, gates, the exit code) still
+runs; Rich's own handling would exit 1, the gate-failed code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+# C0 and C1 controls, DEL, and the bidi overrides that can reorder what a terminal shows; \n and \t stay
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: object) -> str:
+    """Text with its control characters written out (``\\x1b``, ``\\u202e``), safe to show on a terminal."""
+    value = str(text)
+    if not _CONTROL.search(value):
+        return value
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], value)
+
+
+
+
+def stderr():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def stdout():
+    """A console on stdout whose closed pipe raises BrokenPipeError, for ``printing`` to end quietly."""
+    from rich.console import Console
+
+    class _Stdout(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError
+
+    return _Stdout(highlight=False)
+
+
+def stdout_closed() -> bool:
+    """Whether stdout was sent to /dev/null after its reader went away (by ``printing`` or by Rich)."""
+    try:
+        here, null = os.fstat(sys.stdout.fileno()), os.stat(os.devnull)
+    except (OSError, ValueError):
+        return True
+    return (here.st_dev, here.st_ino) == (null.st_dev, null.st_ino)
+
+
+class printing:
+    """``with printing(): ...`` writes to stdout; a closed pipe ends the block, and stdout then goes to
+    /dev/null so that nothing later fails on it."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if kind is not None and issubclass(kind, BrokenPipeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return True
+        return False
+
+
+def error(message: str) -> None:
+    from rich.text import Text
+
+    line = Text("error: ", style="red")
+    line.append(visible(message))
+    stderr().print(line, soft_wrap=True)
+
+
+def warn(messages: list[str], quiet: bool) -> None:
+    if quiet or not messages:
+        return
+    from rich.text import Text
+
+    console = stderr()
+    for message in messages:
+        line = Text("warning: ", style="yellow")
+        line.append(visible(message))
+        console.print(line, soft_wrap=True)
+
+
+def note(message: str) -> None:
+    """One plain line on stderr (where the report went, a W&B run, a failed gate)."""
+    sys.stderr.write(visible(message) + "\n")
+
+
+def utf8_or_escaped() -> None:
+    """A terminal or pipe that cannot encode a character shows it escaped rather than failing on it."""
+    for stream in (sys.stdout, sys.stderr):
+        if (getattr(stream, "encoding", "") or "").lower().replace("-", "") != "utf8":
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (AttributeError, ValueError):
+                pass
