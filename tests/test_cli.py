@@ -167,3 +167,18 @@ def test_help_shows_no_bool_metavar_and_keeps_brackets(cli):
     assert result.exit_code == 0 and "<bool>" not in result.stdout and "[ids]" in result.stdout
     listing = cli("metrics")
     assert "vlmeval[neural]" in listing.stdout
+
+
+def test_meta_records_run_facts(cli, tmp_path):
+    preds = write_jsonl(tmp_path / "p.jsonl", _records())
+    result = cli("caption", preds, *FAST, "--meta", "step=1500", "--meta", "lr=1e-4", "--meta", "model=qwen2.5-vl-7b",
+                 "--out", "r.json", "--quiet")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["meta"] == {"step": 1500, "lr": 1e-4, "model": "qwen2.5-vl-7b"}
+    for bad, message in (("step", "KEY=VALUE"), ("=3", "KEY=VALUE")):
+        result = cli("caption", preds, *FAST, "--meta", bad, "--out", "r.json")
+        assert result.exit_code == 2 and message in result.stderr
+    result = cli("caption", preds, *FAST, "--meta", "a=1", "--meta", "a=2", "--out", "r.json")
+    assert result.exit_code == 2 and "given twice" in result.stderr
+    assert cli("caption", preds, *FAST, "--out", "plain.json", "--quiet").exit_code == 0
+    assert "meta" not in json.loads((tmp_path / "plain.json").read_text())  # written only when given

@@ -124,6 +124,8 @@ COMMON = (
            "$WANDB_ENTITY; WANDB_MODE=offline works).", panel=COMMON_PANEL),
     Option("quiet", bool, False, "No progress bars or warnings on stderr.", short="-q", panel=COMMON_PANEL),
     Option("verbose", bool, False, "Print signatures and every breakdown row too.", short="-v", panel=COMMON_PANEL),
+    Option("meta", str, None, "A fact about the run for the report's meta (repeatable; numbers as numbers): "
+           "--meta step=1500 --meta model=qwen2.5-vl-7b.", multiple=True, metavar="KEY=VALUE", panel=COMMON_PANEL),
 )  # fmt: skip
 _COMMON_NAMES = {o.name for o in (METRICS_OPTION, *COMMON)}
 
@@ -200,16 +202,17 @@ def add_task_command(task: Task) -> None:
 def _run(task: Task, values: dict[str, Any]) -> None:
     from vlmeval.progress import Progress
     from vlmeval.report.gates import parse_gates
-    from vlmeval.run import check_values, output_path, run_task, task_inputs
+    from vlmeval.run import check_values, output_path, parse_meta, run_task, task_inputs
 
     common = {k: values.pop(k) for k in list(values) if k in _COMMON_NAMES}
     check_values(COMMON, common)
     out = output_path(common["out"], f"vlmeval-{task.name}.json", task_inputs(task, values))
     gates = parse_gates(common["minimum"], common["maximum"], common["min_cider"])
+    meta = parse_meta(common["meta"])
     with Progress(enabled=False if common["quiet"] else None) as progress:
         report, gates = run_task(
             task, values, metrics=common.get("metrics"), gates=gates, bootstrap=common["bootstrap"],
-            seed=common["seed"], failures=common["failures"], progress=progress, out=out,
+            seed=common["seed"], failures=common["failures"], progress=progress, out=out, meta=meta,
         )  # fmt: skip
     _finish(report, gates, out, common)
 

@@ -14,6 +14,34 @@ from vlmeval.report.report import Report
 from vlmeval.tasks.task import Result, Task
 
 
+def parse_meta(specs: list[str] | None) -> dict[str, Any]:
+    """``--meta KEY=VALUE`` (repeatable) as the report's ``meta``: integers and finite numbers as numbers
+    (``step=1500``, ``lr=1e-4``), the rest as text (``model=qwen2.5-vl-7b``)."""
+    meta: dict[str, Any] = {}
+    for spec in specs or []:
+        key, sep, value = spec.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise VlmevalError(f"--meta takes KEY=VALUE, got {spec!r}")
+        if key in meta:
+            raise VlmevalError(f"--meta {key} is given twice")
+        meta[key] = meta_value(value)
+    return meta
+
+
+def meta_value(text: str) -> Any:
+    import re
+
+    stripped = text.strip()
+    if re.fullmatch(r"[-+]?\d{1,18}", stripped):
+        return int(stripped)
+    try:
+        number = float(stripped)
+    except ValueError:
+        return text
+    return number if math.isfinite(number) and re.fullmatch(r"[-+.\deE]+", stripped) else text
+
+
 def check_values(options, values: dict[str, Any]) -> None:
     """Every option value in its declared range and choices, finite where it is a number."""
     for option in options:
@@ -52,6 +80,7 @@ def run_task(
     failures: int = 0,
     progress: Progress = QUIET,
     out: Path | None = None,
+    meta: dict[str, Any] | None = None,
     **evaluate_options: Any,
 ) -> tuple[Report, list]:
     """The report of one task run, with intervals; and the gates, matched to its metric keys. ``out``: where
@@ -69,6 +98,7 @@ def run_task(
     require(task, keys)
     result = task.evaluate(data, keys, {**values, "failures": failures}, progress, **evaluate_options)
     report = build_report(task, result, failures=failures, bootstrap=bootstrap, seed=seed)
+    report.meta = dict(meta or {})
     if bootstrap:
         from vlmeval.report.bootstrap import add_intervals
 

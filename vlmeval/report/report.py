@@ -27,7 +27,7 @@ SUMMARY = ("schema", "task", "metrics", "scale", "ci", "signature", "counts", "g
 FIELD_TYPES = {
     "task": str, "metrics": dict, "scale": dict, "signature": dict, "counts": dict, "per_sample": dict,
     "inputs": list, "environment": dict, "breakdown": dict, "ci": dict, "gates": list, "failures": list,
-    "options": dict, "warnings": list, "stats": dict,
+    "options": dict, "warnings": list, "stats": dict, "meta": dict,
 }  # fmt: skip
 _JSON_NAMES = {dict: "an object", list: "a list", str: "a string"}
 
@@ -50,6 +50,7 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     # per-sample sufficient statistics for corpus metrics (not in the schema's required keys)
     stats: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)  # run facts (--meta KEY=VALUE): step, model, lr...
     schema: str = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,8 +59,9 @@ class Report:
         ordered.update(
             {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("schema", "task")}
         )
-        if not ordered["stats"]:
-            del ordered["stats"]
+        for optional in ("stats", "meta"):  # written only when there is something to write
+            if not ordered[optional]:
+                del ordered[optional]
         return ordered
 
     @classmethod
