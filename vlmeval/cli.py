@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.main
 from typer.core import TyperCommand, TyperGroup
 
 from vlmeval import __version__
@@ -75,6 +76,19 @@ class _Group(_NoBoolMetavar, TyperGroup):
             return code
         sys.exit(code or 0)
 
+    def list_commands(self, ctx) -> list[str]:
+        from vlmeval.tasks import TASKS
+
+        return [*TASKS, *(name for name in super().list_commands(ctx) if name not in TASKS)]
+
+    def get_command(self, ctx, name: str):
+        """A task's command is built when it is asked for: a run reads one task's declarations, not all."""
+        from vlmeval.tasks import TASKS, get_task
+
+        if name in TASKS and name not in self.commands:
+            self.commands[name] = task_command(get_task(name))
+        return super().get_command(ctx, name)
+
     def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
@@ -126,6 +140,8 @@ COMMON = (
     Option("verbose", bool, False, "Print signatures and every breakdown row too.", short="-v", panel=COMMON_PANEL),
     Option("meta", str, None, "A fact about the run for the report's meta (repeatable; numbers as numbers): "
            "--meta step=1500 --meta model=qwen2.5-vl-7b.", multiple=True, metavar="KEY=VALUE", panel=COMMON_PANEL),
+    Option("shard", str, None, "Score the I-th of N contiguous slices into a partial report for vlmeval merge.",
+           metavar="I/N", panel=COMMON_PANEL),
 )  # fmt: skip
 _COMMON_NAMES = {o.name for o in (METRICS_OPTION, *COMMON)}
 
@@ -179,7 +195,7 @@ def _default_metrics(task: Task) -> str:
     return ",".join(dict.fromkeys(chosen))
 
 
-def add_task_command(task: Task) -> None:
+def task_command(task: Task):
     """The task's command: its own arguments and options, then --metrics and the common options."""
     options = list(task.options)
     if task.takes_metrics:
@@ -196,23 +212,27 @@ def add_task_command(task: Task) -> None:
 
     command.__signature__ = inspect.Signature([_parameter(o) for o in options])  # type: ignore[attr-defined]
     command.__name__ = task.name
-    app.command(name=task.name, help=_escape(task.help), cls=_Command)(command)
+    single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    single.command(name=task.name, help=_escape(task.help), cls=_Command)(command)
+    return typer.main.get_command(single)  # one command: typer returns it as it is
 
 
 def _run(task: Task, values: dict[str, Any]) -> None:
     from vlmeval.progress import Progress
     from vlmeval.report.gates import parse_gates
     from vlmeval.run import check_values, output_path, parse_meta, run_task, task_inputs
+    from vlmeval.shard import parse_shard
 
     common = {k: values.pop(k) for k in list(values) if k in _COMMON_NAMES}
     check_values(COMMON, common)
+    shard = parse_shard(common["shard"], common["wandb"])
     out = output_path(common["out"], f"vlmeval-{task.name}.json", task_inputs(task, values))
     gates = parse_gates(common["minimum"], common["maximum"], common["min_cider"])
     meta = parse_meta(common["meta"])
     with Progress(enabled=False if common["quiet"] else None) as progress:
         report, gates = run_task(
             task, values, metrics=common.get("metrics"), gates=gates, bootstrap=common["bootstrap"],
-            seed=common["seed"], failures=common["failures"], progress=progress, out=out, meta=meta,
+            seed=common["seed"], failures=common["failures"], progress=progress, out=out, meta=meta, shard=shard,
         )  # fmt: skip
     _finish(report, gates, out, common)
 
@@ -248,32 +268,11 @@ def _finish(report, gates, out: Path, common: dict[str, Any]) -> None:
 def _print_report(report, fmt: str, verbose: bool, path: Path) -> None:
     """The table, or the report's numbers as JSON (the file at ``path`` keeps the per-sample lists)."""
     if fmt == "json":
-        import json
-
-        from vlmeval.report.report import _clean
-
-        with console.printing():
-            sys.stdout.write(json.dumps(_clean(report.summary(path)), ensure_ascii=False, indent=1) + "\n")
-            sys.stdout.flush()
+        console.print_json(report.summary(path))
         return
-    from rich.text import Text
-
     from vlmeval.report.table import renderables
 
-    with console.printing():
-        out = console.stdout()
-        for part in renderables(report, verbose):
-            out.print(part, soft_wrap=isinstance(part, Text))
-
-
-def _register_tasks() -> None:
-    from vlmeval.tasks import TASKS, get_task
-
-    for name in TASKS:
-        add_task_command(get_task(name))
-
-
-_register_tasks()
+    console.show(renderables(report, verbose))
 
 
 FormatOpt = Annotated[str, typer.Option("--format", help="What to print on stdout: table or json.")]
@@ -283,39 +282,48 @@ QuietOpt = Annotated[
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="Print signatures and every breakdown row too.", metavar="")
 ]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Compare even when the signatures differ.", metavar="")]
 
 
 @app.command(cls=_Command)
 def report(
-    path: Annotated[Path, typer.Argument(help="A report written by a vlmeval command.")],
+    paths: Annotated[list[Path], typer.Argument(metavar="REPORT", show_default=False, help="A report "
+                     "written by a vlmeval command; several: their run table (--html: each metric over steps).")],
     fmt: FormatOpt = "table",
-    to_wandb: Annotated[
-        bool,
-        typer.Option(
-            "--to-wandb", help="Log the report as a W&B run (WANDB_MODE=offline works).", metavar=""
-        ),
-    ] = False,
-    project: Annotated[
-        str | None,
-        typer.Option("--project", help="W&B project \\[default: vlmeval-<task>].", show_default=False),
-    ] = None,
+    to_wandb: Annotated[bool, typer.Option("--to-wandb", metavar="",
+                                           help="Log the report as a W&B run (WANDB_MODE=offline works).")] = False,
+    project: Annotated[str | None, typer.Option("--project", show_default=False,
+                                                help="W&B project \\[default: vlmeval-<task>].")] = None,
     entity: Annotated[str | None, typer.Option("--entity", help="W&B entity.")] = None,
     run_name: Annotated[str | None, typer.Option("--run-name", help="W&B run name.")] = None,
     tags: Annotated[list[str] | None, typer.Option("--tags", help="W&B tag (repeatable).")] = None,
-    html_out: Annotated[
-        str | None,
-        typer.Option("--html", help="Write a self-contained HTML report (plots, failure images).", metavar="PATH"),
-    ] = None,
+    run_id: Annotated[str | None, typer.Option("--run-id", help="With --to-wandb: log into this W&B run "
+                                               "(resumed; created when it does not exist).")] = None,
+    step: Annotated[int | None, typer.Option("--step", min=0, metavar="N", help="With --to-wandb: "
+                                             "the metrics as the run's history row at step N (steps increase).")] = None,
+    html_out: Annotated[str | None, typer.Option("--html", metavar="PATH",
+                                                 help="Write a self-contained HTML report (plots, failure images).")] = None,
+    force: ForceOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
-) -> None:
-    """Print a saved report; write it as HTML; log it to W&B."""
+) -> None:  # fmt: skip
+    """Print a saved report; write it as HTML; log it to W&B. Several reports: the run table (as compare)."""
     from vlmeval.report.report import load_report
     from vlmeval.run import output_path
 
     _check_format(fmt)
+    if (run_id is not None or step is not None) and not to_wandb:
+        raise VlmevalError("--run-id and --step go with --to-wandb")
+    if len(paths) > 1 and to_wandb:
+        raise VlmevalError("--to-wandb logs one report: give each checkpoint's report with --run-id ID --step N")
+    sources = {"REPORT": paths[0]} if len(paths) == 1 else {f"REPORT {i + 1}": p for i, p in enumerate(paths)}
     if html_out is not None:
-        html_out = output_path(html_out, "vlmeval-report.html", {"REPORT": path}, flag="--html")
+        html_out = output_path(html_out, "vlmeval-report.html", sources, flag="--html")
+    if len(paths) > 1:  # numpy and the paired tests only here: printing one report stays quick to start
+        from vlmeval.report.runs import compare_runs
+
+        return _show_comparison(compare_runs([load_report(p) for p in paths], paths, force=force), fmt, html_out, quiet)
+    path = paths[0]
     loaded = load_report(path)
     _print_report(loaded, fmt, verbose, path)
     if html_out is not None:
@@ -327,7 +335,8 @@ def report(
     if to_wandb:
         from vlmeval.run import log_to_wandb
 
-        where = log_to_wandb(loaded, path, project=project, entity=entity, run_name=run_name, tags=tags or [])
+        where = log_to_wandb(loaded, path, project=project, entity=entity, run_name=run_name, tags=tags or [],
+                             run_id=run_id, step=step)  # fmt: skip
         if not quiet:
             console.note(f"logged to W&B{f' ({where})' if where else ''}")
 
@@ -337,89 +346,78 @@ def _check_format(fmt: str) -> None:
         raise VlmevalError(f"--format must be one of table, json, got {fmt!r}")
 
 
-PAIRED_TESTS = ("paired-bootstrap", "approx-randomization")
+def _show_comparison(result, fmt: str, html_path: Path | None, quiet: bool, names: tuple = ()) -> None:
+    """The series page, warnings, the table or JSON; exit 1 when a --max-drop gate failed."""
+    from vlmeval.report.html import write_runs_html
+
+    if html_path is not None:
+        write_runs_html(result, html_path)
+    if not console.show_comparison(result, fmt, quiet, names, html_path):
+        raise typer.Exit(code=1)
 
 
 @app.command(cls=_Command)
 def compare(
-    base: Annotated[Path, typer.Argument(help="The baseline report.")],
-    new: Annotated[Path, typer.Argument(help="The new report.")],
-    test: Annotated[
-        str,
-        typer.Option(
-            "--test",
-            help="Which test's p-value the --max-drop gate uses: paired-bootstrap or approx-randomization.",
-        ),
-    ] = "paired-bootstrap",
+    reports: Annotated[list[Path], typer.Argument(metavar="REPORT", show_default=False, help="BASE NEW; three "
+                       "or more (runs, checkpoints: the run table); or FULL with --blind.")],
+    runs: Annotated[bool, typer.Option("--runs", metavar="", help="Two reports as runs (vlmeval.runs/1).")] = False,
+    blind: Annotated[Path | None, typer.Option("--blind", metavar="BLIND.json", help="The same model run with "
+                                               "the image withheld: FULL's multimodal gain.")] = None,
+    test: Annotated[str, typer.Option("--test", help="Whose p-value --max-drop and the best run use: "
+                                      "paired-bootstrap or approx-randomization.")] = "paired-bootstrap",
     resamples: Annotated[int, typer.Option("--bootstrap", help="Paired bootstrap resamples.")] = 1000,
     trials: Annotated[int, typer.Option("--trials", help="Approximate randomisation trials.")] = 10000,
     seed: Annotated[int, typer.Option("--seed", help="Seed for resampling.")] = 12345,
-    max_drop: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--max-drop",
-            metavar="METRIC=DELTA",
-            help="Exit 1 when NEW is worse by more than DELTA with p < 0.05.",
-        ),
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Compare even when the signatures differ.", metavar="")
-    ] = False,
-    out: Annotated[
-        str | None,
-        typer.Option(
-            "--out", help="Comparison JSON \\[default: vlmeval-compare.json].", show_default=False, metavar="PATH"
-        ),
-    ] = None,
+    max_drop: Annotated[list[str] | None, typer.Option("--max-drop", metavar="METRIC=DELTA", help="Exit 1 when NEW "
+                        "(runs: the newest) is worse than BASE (the best earlier) by > DELTA with p < 0.05.")] = None,
+    force: ForceOpt = False,
+    out: Annotated[str | None, typer.Option("--out", show_default=False, metavar="PATH",
+                                            help="Comparison JSON \\[default: vlmeval-compare.json].")] = None,
+    html_out: Annotated[str | None, typer.Option("--html", metavar="PATH",
+                                                 help="Of runs: a self-contained page, each metric over steps.")] = None,
     fmt: FormatOpt = "table",
     quiet: QuietOpt = False,
-) -> None:
-    """Is NEW really better than BASE? Paired bootstrap and approximate randomisation (sacrebleu's tests)."""
-    import json
-
-    from vlmeval.report.compare import compare_reports, drop_gates
-    from vlmeval.report.report import _clean, load_report, write_json_atomic
+) -> None:  # fmt: skip
+    """Is NEW better than BASE (sacrebleu's paired tests)? Also over runs and checkpoints, and FULL vs blind."""
+    from vlmeval.report import compare as paired
+    from vlmeval.report.report import load_report, write_json_atomic
+    from vlmeval.report.runs import blind_gain, compare_runs, comparison_kind
     from vlmeval.run import output_path
 
     _check_format(fmt)
-    out_path = output_path(out, "vlmeval-compare.json", {"BASE": base, "NEW": new})
-    if test not in PAIRED_TESTS:
-        raise VlmevalError(f"--test must be one of {', '.join(PAIRED_TESTS)}, got {test!r}")
-    for flag, value in (("--bootstrap", resamples), ("--trials", trials)):
-        if not 1 <= value <= 1_000_000:
-            raise VlmevalError(f"{flag} must be in [1, 1000000], got {value}")
-    if not 0 <= seed < 2**63:
-        raise VlmevalError(f"--seed must be in [0, 2^63), got {seed}")
-    comparison = compare_reports(
-        load_report(base),
-        load_report(new),
-        resamples=resamples,
-        trials=trials,
-        seed=seed,
-        force=force,
-        test=test,
-    )
-    drop_gates(comparison, max_drop)
-    write_json_atomic(_clean(comparison.to_dict()), out_path)
-    console.warn(comparison.warnings, quiet)
-    if fmt == "json":
-        with console.printing():
-            sys.stdout.write(json.dumps(_clean(comparison.to_dict()), indent=1) + "\n")
-            sys.stdout.flush()
+    kind = comparison_kind(len(reports), runs=runs, blind=blind is not None, gated=bool(max_drop), html=bool(html_out))
+    given = [*reports, *([blind] if blind is not None else [])]
+    roles = {"pair": ["BASE", "NEW"], "blind": ["FULL", "BLIND"]}.get(kind) or [f"REPORT {i + 1}" for i in range(len(given))]
+    sources = dict(zip(roles, given))
+    out_path = output_path(out, "vlmeval-compare.json", sources)
+    html_path = None if html_out is None else output_path(html_out, "vlmeval-runs.html", sources, flag="--html")
+    paired.check_settings(test, resamples, trials, seed)
+    loaded = [load_report(p) for p in given]
+    settings = {"resamples": resamples, "trials": trials, "seed": seed, "force": force, "test": test}
+    if kind == "pair":
+        result = paired.compare_reports(*loaded, **settings)
+        paired.drop_gates(result, max_drop)
+    elif kind == "runs":
+        result = compare_runs(loaded, given, max_drops=max_drop, **settings)
     else:
-        from vlmeval.report.table import comparison_table
+        result = blind_gain(*loaded, given, **settings)
+    write_json_atomic(result.to_dict(), out_path)
+    _show_comparison(result, fmt, html_path, quiet, tuple(p.name for p in given))
 
-        with console.printing():
-            console.stdout().print(comparison_table(comparison, base.name, new.name))
-    failed = [g for g in comparison.gates if not g["passed"]]
-    if failed:
-        if not quiet:
-            detail = ", ".join(
-                f"{g['metric']} dropped {g['drop']:.4g} (max {g['max_drop']:g}, p={g['p']:.3g})"
-                for g in failed
-            )
-            console.note(f"gate failed: {detail}")
-        raise typer.Exit(code=1)
+
+@app.command(cls=_Command)
+def merge(
+    parts: Annotated[list[Path], typer.Argument(metavar="PART", help="The N partial reports of one run (--shard I/N).")],
+    out: Annotated[str | None, typer.Option("--out", help="Report JSON \\[default: vlmeval-<task>.json].",
+                                            show_default=False, metavar="PATH")] = None,
+    fmt: FormatOpt = "table", quiet: QuietOpt = False, verbose: VerboseOpt = False,
+) -> None:
+    """Merge the parts of a sharded run into the report one run over everything writes; evaluate its gates."""
+    from vlmeval.shard import merge_files
+
+    _check_format(fmt)
+    report, gates, out_path = merge_files(parts, out)
+    _finish(report, gates, out_path, {"quiet": quiet, "wandb": False, "format": fmt, "verbose": verbose})
 
 
 @app.command(name="metrics", cls=_Command)

@@ -268,13 +268,14 @@ class ClipEncoder:
             self.std = tuple(settings.get("image_std", self.std))
 
     def text_features(self, texts: list[str], batch: int = 256):
-        """L2-normalised text features (float64 numpy) and how many texts were truncated to the context.
-        Texts are batched by token length (less padding; CLIP's causal text model makes padding inert)."""
+        """L2-normalised text features (float64 numpy) and which texts were truncated to the context (bool
+        per text). Texts are batched by token length (less padding; CLIP's causal text model makes padding
+        inert)."""
         import numpy as np
         import torch
 
         full = self.tokenizer(texts, add_special_tokens=True)["input_ids"] if texts else []
-        truncated = sum(len(ids) > self.context for ids in full)
+        truncated = np.array([len(ids) > self.context for ids in full], dtype=bool)
         eot = full[0][-1] if full else 0
         # clip.tokenize(truncate=True): the first context-1 tokens, then the end-of-text token
         ids = [x if len(x) <= self.context else x[: self.context - 1] + [eot] for x in full]

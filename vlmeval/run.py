@@ -81,10 +81,12 @@ def run_task(
     progress: Progress = QUIET,
     out: Path | None = None,
     meta: dict[str, Any] | None = None,
+    shard: tuple[int, int] | None = None,
     **evaluate_options: Any,
 ) -> tuple[Report, list]:
     """The report of one task run, with intervals; and the gates, matched to its metric keys. ``out``: where
-    the report will go, checked against the files the inputs name (images) once they are known."""
+    the report will go, checked against the files the inputs name (images) once they are known. ``shard``:
+    (I, N), a partial report of the I-th of N slices for ``vlmeval merge`` (no intervals, gates left to it)."""
     from vlmeval.report.gates import canonical
     from vlmeval.tasks import gate_keys, resolve
     from vlmeval.tasks.task import require
@@ -96,9 +98,17 @@ def run_task(
     keys = resolve(task, metrics, task.available_keys(values, data), values)
     gates = canonical(gates or [], gate_keys(task, keys), task.name)
     require(task, keys)
+    if shard is not None:
+        from vlmeval.shard import take_part
+
+        data, part = take_part(task, data, *shard)
     result = task.evaluate(data, keys, {**values, "failures": failures}, progress, **evaluate_options)
     report = build_report(task, result, failures=failures, bootstrap=bootstrap, seed=seed)
     report.meta = dict(meta or {})
+    if shard is not None:
+        from vlmeval.shard import finish_part
+
+        return finish_part(report, result, part, gates, failures), []
     if bootstrap:
         from vlmeval.report.bootstrap import add_intervals
 

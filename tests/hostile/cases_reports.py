@@ -286,6 +286,86 @@ CASES: list[Case] = [
 ]  # fmt: skip
 
 
+# runs and checkpoints (vlmeval.runs/1): B, M and N at steps 1-3; N (empty predictions) is the newest and worst;
+# M's label and meta carry model text, which the series page must show as text
+def _meta(source, **meta):
+    return edited(source, lambda doc: doc.setdefault("meta", {}).update(meta))
+
+
+RUNS = {"B.json": _meta(compare_base, step=1), "M.json": _meta(compare_base, step=2, run=HTML_TEXTS["id"],
+        note=HTML_TEXTS["prediction"]), "N.json": _meta(compare_worse, step=3)}  # fmt: skip
+
+
+def runs(*args: str) -> tuple[str, ...]:
+    return ("compare", "B.json", "M.json", "N.json", "--bootstrap", "200", "--trials", "200", *args, "--out", "c.json")
+
+
+def blind(*args: str) -> tuple[str, ...]:
+    return ("compare", "B.json", "--blind", "N.json", "--bootstrap", "200", "--trials", "200", *args, "--out", "c.json")
+
+
+def series_page_is_inert(cwd, outcome):
+    text = (cwd / "r.html").read_text(encoding="utf-8")
+    for raw in ("<script>alert", "</textarea><script", "<img src=x onerror"):
+        assert raw not in text, f"raw {raw!r} in the series page"
+    assert "&lt;/textarea&gt;&lt;script&gt;alert(2)&lt;/script&gt;" in text, "the run label is not shown (escaped)"
+    assert 'class="plot series"' in text, "no series plot"
+
+
+def wandb_history_at_step(cwd, outcome):
+    files = list(Path(cwd, "wandb").glob("offline-run-*-r1/run-r1.wandb"))
+    assert len(files) == 1, f"no offline run r1: {files}"
+    assert b"_step" in files[0].read_bytes(), "no history row in the run"
+
+
+CASES += [
+    Case("compare-runs-ok", runs(), RUNS, out="c.json", code=0, stdout=r"3 runs by step"),
+    Case("compare-runs-json", runs("--format", "json"), RUNS, out="c.json", code=0, stdout=r'"schema": "vlmeval\.runs/1"'),
+    Case("compare-runs-two", cmp("--runs"), CB, out="c.json", code=0, stdout=r"2 runs"),
+    Case("compare-runs-gate-fails", runs("--max-drop", "CIDEr=0.01"), RUNS, out="c.json", code=1,
+         err=r"gate failed: CIDEr dropped [\d.]+ from B to N"),
+    Case("compare-runs-gate-passes", runs("--max-drop", "CIDEr=100"), RUNS, out="c.json", code=0),
+    Case("compare-runs-gate-unknown", runs("--max-drop", "nosuch=1"), RUNS, out="c.json", err=r"cannot gate on 'nosuch'"),
+    Case("compare-runs-signatures-differ", runs(), {**RUNS, "N.json": edited(compare_worse, _signature)}, out="c.json",
+         err=r"signatures differ.*--force"),
+    Case("compare-runs-tasks-differ", runs(), {**RUNS, "N.json": edited(compare_worse, _set("task", "vqa"))},
+         out="c.json", err=r"cannot compare a caption report with a vqa report"),
+    Case("compare-runs-html-hostile", runs("--html", "r.html"), RUNS, out="c.json", code=0, outputs=("r.html",),
+         check=series_page_is_inert),
+    Case("compare-runs-html-is-input", runs("--html", "M.json"), RUNS, out="c.json", err=r"(?i)(input|same file)",
+         tag="out-is-input"),
+    Case("compare-one-report", ("compare", "B.json", "--out", "c.json"), CB, out="c.json",
+         err=r"compare takes two reports or more"),
+    Case("compare-pair-html", cmp("--html", "h.html"), CB, out="c.json", err=r"--html draws a series"),
+    # FULL --blind BLIND (vlmeval.blind/1): exit 0 whether or not the image helps
+    Case("compare-blind-ok", blind(), CB, out="c.json", code=0, stdout=r"image withheld"),
+    Case("compare-blind-json", blind("--format", "json"), CB, out="c.json", code=0,
+         stdout=r'"schema": "vlmeval\.blind/1"'),
+    Case("compare-blind-same-run-warns", ("compare", "B.json", "--blind", "B2.json", "--out", "c.json"),
+         {**CB, "B2.json": Lazy(compare_base)}, out="c.json", code=0, err=r"the model may be ignoring the image"),
+    Case("compare-blind-two-full", ("compare", "B.json", "N.json", "--blind", "N.json", "--out", "c.json"), CB,
+         out="c.json", err=r"--blind takes one FULL report"),
+    Case("compare-blind-max-drop", blind("--max-drop", "CIDEr=1"), CB, out="c.json", err=r"--blind compares one run"),
+    Case("compare-blind-missing", ("compare", "B.json", "--blind", "X.json", "--out", "c.json"), CB, out="c.json",
+         err=r"X\.json: no such file"),
+    Case("compare-blind-out-is-blind", blind()[:-2] + ("--out", "N.json"), CB, out="N.json",
+         err=r"(?i)(input|same file)", tag="out-is-input"),
+    # `vlmeval report` over several reports; --run-id/--step
+    Case("report-several", ("report", "B.json", "M.json", "N.json"), RUNS, out=None, code=0, stdout=r"Best and peak"),
+    Case("report-several-html", ("report", "B.json", "M.json", "N.json", "--html", "r.html"), RUNS, out="r.html",
+         code=0, check=series_page_is_inert),
+    Case("report-several-wandb", ("report", "B.json", "N.json", "--to-wandb"), CB, out=None,
+         err=r"--to-wandb logs one report"),
+    Case("report-run-id-without-wandb", rep("--run-id", "x"), R, out=None, err=r"--run-id and --step go with --to-wandb"),
+    Case("report-step-negative", rep("--to-wandb", "--step", "-1"), R, out=None, err=r"--step"),
+    Case("report-step-not-a-number", rep("--to-wandb", "--step", "x"), R, out=None, err=r"--step"),
+    Case("report-wandb-bad-run-id", rep("--to-wandb", "--run-id", "a/b", "--format", "json"), R, out=None,
+         env=WANDB_ENV, err=r"W&B logging failed .*Run ID cannot contain"),
+    Case("report-wandb-step", rep("--to-wandb", "--run-id", "r1", "--step", "7", "--format", "json", "--quiet"), R,
+         out=None, code=0, env=WANDB_ENV, outputs=("wandb/",), check=wandb_history_at_step, slow_ok=True),
+]  # fmt: skip
+
+
 def _gzipped_or_absent(path: Path) -> None:
     if path.exists():
         assert path.read_bytes()[:2] == b"\x1f\x8b", f"{path.name} is named .gz but is not gzip"

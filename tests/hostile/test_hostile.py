@@ -19,6 +19,7 @@ from tests.hostile import (
     cases_qa,
     cases_reports,
     cases_retrieval,
+    cases_shard,
 )
 from tests.hostile.families import generic_cases
 from tests.hostile.harness import IS_ROOT, Case, run_case
@@ -33,6 +34,7 @@ CASES: list[Case] = [
     *cases_retrieval.CASES,
     *cases_reports.CASES,
     *cases_other.CASES,
+    *cases_shard.CASES,
 ]
 
 _names = Counter(c.name for c in CASES)

@@ -100,3 +100,32 @@ def test_numbers_do_not_depend_on_the_chunk_size():
         for key in keys[:-1]:  # integer statistics
             assert chunked.per_sample[key] == whole.per_sample[key]
         np.testing.assert_allclose(chunked.per_sample["CIDEr"], whole.per_sample["CIDEr"], rtol=0, atol=1e-12)
+
+
+@requires_java
+def test_default_metrics_without_java_equal_cocoevalcap(tmp_path, oracle):
+    """With no java on PATH (the oracle ran with it), `vlmeval caption` gives BLEU-1..4, METEOR, ROUGE-L and
+    CIDEr-D equal to pycocoevalcap 1.2: METEOR and the tokenizer run without Java."""
+    import os
+    import subprocess
+    import sys
+
+    corpus, per_image, _, _ = oracle
+    bare = tmp_path / "bin"  # a PATH with nothing on it: no java
+    bare.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
+    env["PATH"] = str(bare)
+    out = tmp_path / "r.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "vlmeval", "caption", str(CAPTION_COCO_RES), "--refs", str(CAPTION_COCO_ANN),
+         "--out", str(out), "--quiet"], capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.read_text())
+    assert "java" not in report["environment"] and "impl:py|" in report["signature"]["METEOR"]
+    ids = [int(i) for i in report["per_sample"]["ids"]]
+    for metric, expected in corpus.items():
+        tol = 1e-6 if metric == "METEOR" else 1e-9
+        assert report["metrics"][metric] == pytest.approx(expected, abs=tol), metric
+        theirs = np.array([per_image[metric][i] for i in ids])
+        assert np.max(np.abs(np.array(report["per_sample"][metric]) - theirs)) <= tol, metric

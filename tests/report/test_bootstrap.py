@@ -160,12 +160,14 @@ def test_paired_tests_equal_sacrebleu_on_a_mean_metric():
 
 @requires_java
 def test_meteor_resample_equals_pycocoevalcap_on_the_resampled_corpus(caption_records):
-    """METEOR's interval: each resample's corpus score is the jar's EVAL over the resampled statistics lines,
-    equal to pycocoevalcap's Meteor run on the resampled corpus itself (images copied under new ids)."""
+    """METEOR's interval: each resample's corpus score is the EVAL arithmetic over the resampled statistics
+    lines (vlmeval's estimator on the jar's own SCORE lines), equal to pycocoevalcap's Meteor run on the
+    resampled corpus itself (images copied under new ids)."""
     from pycocoevalcap.meteor.meteor import Meteor
 
-    from vlmeval.metrics.meteor_jar import MeteorJar, meteor_estimator
-    from vlmeval.report.bootstrap import multiplicities
+    from vlmeval.metrics.meteor import MeteorStatistics, score_sums, summable
+    from vlmeval.metrics.meteor_jar import MeteorJar
+    from vlmeval.report.bootstrap import Estimator, multiplicities
     from vlmeval.tokenizers import get_tokenizer
 
     records = [r for r in caption_records[:80] if r["prediction"].strip()][:60]
@@ -179,7 +181,11 @@ def test_meteor_resample_equals_pycocoevalcap_on_the_resampled_corpus(caption_re
         start += len(r["references"])
     with MeteorJar() as jar:
         _, _, stats = jar.score_with_stats(hyps, refs)
-    estimate = meteor_estimator(stats)
+    estimator = Estimator(summable(MeteorStatistics.from_lines(stats)), score_sums)
+
+    def estimate(weights):
+        return float(estimator.on_weights(weights[None, :])[0])
+
     rng = np.random.default_rng(7)
     for _ in range(2):
         idx = rng.choice(len(records), size=len(records))

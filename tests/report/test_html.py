@@ -81,6 +81,13 @@ def test_grounding_html_structure(cli, tmp_path, grounding_report):
     for key in report["metrics"]:
         assert key in text
     assert re.search(r"\[\d\.\d{4}, \d\.\d{4}\]", text)  # an interval
+    # every failure tagged with its type, and the types' bar chart (its title counts the failures)
+    typed = [row["error_type"] for row in report["failures"] if row.get("error_type")]
+    assert typed and page.classes["etype"] == len(typed)
+    for kind in typed:
+        assert f'data-error-type="{kind}"' in text
+    failed = sum(row["count"] for row in report["breakdown"]["error_type"].values())
+    assert f'aria-label="{failed} of {len(report["per_sample"]["ids"])} failed, by error type"' in text
 
 
 def test_caption_and_vqa_html(cli, tmp_path):
@@ -99,9 +106,16 @@ def test_caption_and_vqa_html(cli, tmp_path):
                "-q").exit_code == 0  # fmt: skip
     assert cli("report", "v.json", "--html", "v.html", "-q").exit_code == 0
     page = _parse(tmp_path / "v.html")
-    assert page.classes["bars"] >= 2  # per answer type and per question type
-    assert page.classes["breakdown"] >= 2
-    assert "Q: " in (tmp_path / "v.html").read_text()  # the question beside a failing answer
+    assert page.classes["bars"] >= 3  # per answer type, per question type, and the error types
+    assert page.classes["breakdown"] >= 3
+    text = (tmp_path / "v.html").read_text()
+    assert "Q: " in text  # the question beside a failing answer
+    assert page.classes["etype"] == 3 and "<th>error type</th>" in text
+    report = json.loads((tmp_path / "v.json").read_text())
+    chart = re.search(r'<svg class="plot bars" role="img" aria-label="(\d+) of 600 failed, by error type".*?</svg>', text)
+    assert chart and int(chart.group(1)) == round(600 * report["metrics"]["failure_rate"])
+    for kind, row in report["breakdown"]["error_type"].items():  # one bar per type, its count beside it
+        assert f">{kind}</text>" in chart.group(0) and f">{row['count']}</text>" in chart.group(0)
 
 
 def test_html_for_coco_detection_has_pr_curve(cli, tmp_path):
@@ -130,7 +144,9 @@ def test_rendered_in_headless_chromium(cli, tmp_path, grounding_report):
     assert 'data-rendered="ok"' in root
     assert 'data-images="4"' in root and 'data-broken-images="0"' in root
     plots = int(re.search(r'data-plots="(\d+)"', root).group(1))
-    assert plots >= 3
+    assert plots >= 4  # with the error types' chart
+    typed = [row for row in json.loads(grounding_report.read_text())["failures"] if row.get("error_type")]
+    assert f'data-error-tags="{len(typed)}"' in root and len(typed) > 0  # each failure tagged, in the live DOM
     assert html.count("<tr>") >= 10 and '<table id="metrics">' in html
     console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
     assert console == [], console

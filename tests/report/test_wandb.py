@@ -64,15 +64,7 @@ def test_offline_run_is_written_and_reads_back(cli, wandb_env, monkeypatch):
     config = {u.key: json.loads(u.value_json) for u in run.config.update}
     assert config["signature"]["CIDEr"] == report["signature"]["CIDEr"]
     assert config["inputs"][0]["sha256"] == report["inputs"][0]["sha256"]
-    summary = {}
-    for r in records:
-        if r.WhichOneof("record_type") == "summary":
-            for u in r.summary.update:
-                path = [u.key] if u.key else list(u.nested_key)
-                node = summary
-                for part in path[:-1]:
-                    node = node.setdefault(part, {})
-                node[path[-1]] = json.loads(u.value_json)
+    summary = _summary(records)
     assert summary["CIDEr"] == pytest.approx(report["metrics"]["CIDEr"])
     assert summary["CIDEr_ci_low"] == pytest.approx(report["ci"]["CIDEr"][0])
     assert summary["failures"]["_type"] == "table-file" and summary["failures"]["nrows"] == 5
@@ -83,6 +75,42 @@ def test_offline_run_is_written_and_reads_back(cli, wandb_env, monkeypatch):
     artifacts = [r.artifact for r in records if r.WhichOneof("record_type") == "artifact"]
     assert any(a.type == "vlmeval-report" for a in artifacts)
     assert "history" in kinds
+
+
+def _summary(records) -> dict:
+    """The run's summary as W&B stores it: nested keys (``failures``' table file) as nested dicts."""
+    summary: dict = {}
+    for r in records:
+        if r.WhichOneof("record_type") == "summary":
+            for u in r.summary.update:
+                path = [u.key] if u.key else list(u.nested_key)
+                node = summary
+                for part in path[:-1]:
+                    node = node.setdefault(part, {})
+                node[path[-1]] = json.loads(u.value_json)
+    return summary
+
+
+def test_error_types_in_the_summary_and_the_failures_table(cli, wandb_env, monkeypatch):
+    """The summary has failure_rate and each type's rate (error_type/<type>: its share of all samples, the
+    rates summing to failure_rate); the failures table has the error_type column beside the score."""
+    from tests.conftest import FIXTURES
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    result = cli("vqa", FIXTURES / "vqa/vqa_600.jsonl", "--failures", "5", "--out", "v.json", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((wandb_env / "v.json").read_text())
+    assert cli("report", "v.json", "--to-wandb", "--project", "vlm", "--format", "json").exit_code == 0
+    run_file = next((wandb_env / "wandb").glob("offline-run-*/run-*.wandb"))
+    summary = _summary(read_records(run_file))
+    assert summary["failure_rate"] == pytest.approx(report["metrics"]["failure_rate"])
+    rates = {k.split("/", 1)[1]: v for k, v in summary.items() if k.startswith("error_type/")}
+    assert rates == {k: pytest.approx(v["count"] / 600) for k, v in report["breakdown"]["error_type"].items()}
+    assert sum(rates.values()) == pytest.approx(summary["failure_rate"])
+    table = json.loads(next((run_file.parent / "files").rglob("failures_*.table.json")).read_text())
+    assert table["columns"][:3] == ["id", "score", "error_type"]
+    assert [row[2] for row in table["data"]] == [f["error_type"] for f in report["failures"]]
+    assert all(row[2] for row in table["data"])
 
 
 def test_wandb_failure_keeps_the_report_and_exits_2(cli, wandb_env, monkeypatch):
@@ -149,3 +177,38 @@ def test_wandb_flag_on_a_task_logs_images_with_box_overlays(cli, wandb_env, monk
         assert pred[0]["position"]["maxY"] == pytest.approx(failure["box"][3] * scale, rel=0.02)
         media = files[cell["path"]]
         assert media.is_file() and media.stat().st_size > 1000
+
+
+def test_checkpoints_logged_at_their_steps_become_one_run_with_a_history_row_each(cli, wandb_env, monkeypatch):
+    """Five `vlmeval report R_k.json --to-wandb --run-id X --step k`, offline: each call writes its own run
+    folder under the one run id (resume="allow"; `wandb sync` joins them), holding the history row at step k
+    with the summary's keys: the metrics and their intervals."""
+    from tests.report.checkpoints import PEAKED, write_series
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    reports = write_series(cli, wandb_env, "ckpt", PEAKED, "--bootstrap", "50")
+    for step, path in zip(PEAKED, reports):
+        result = cli("report", path, "--to-wandb", "--project", "vlm", "--run-id", "sweep-1", "--step", step,
+                     "--format", "json")  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+    files = list((wandb_env / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(files) == len(PEAKED)
+    history = []
+    for records in map(read_records, files):
+        run = next(r.run for r in records if r.WhichOneof("record_type") == "run")
+        assert (run.run_id, run.project) == ("sweep-1", "vlm")
+        for r in records:
+            if r.WhichOneof("record_type") == "history":
+                row = {u.key or "/".join(u.nested_key): json.loads(u.value_json) for u in r.history.item}
+                history.append((r.history.step.num, row))
+    assert sorted(step for step, _ in history) == list(PEAKED)  # one row per checkpoint, at its step
+    for step, row in history:
+        report = json.loads(reports[list(PEAKED).index(step)].read_text())
+        assert row["_step"] == step
+        for key, value in report["metrics"].items():
+            if value is not None:
+                assert row[key] == pytest.approx(value), key
+        for key, (low, high) in report["ci"].items():
+            assert (row[f"{key}_ci_low"], row[f"{key}_ci_high"]) == (pytest.approx(low), pytest.approx(high))
+    accuracy = [row["vqa_accuracy"] for _, row in sorted(history, key=lambda item: item[0])]
+    assert accuracy.index(max(accuracy)) == 2  # the curve W&B draws peaks at step 3

@@ -40,7 +40,7 @@ def test_report_shape_and_streams(cli, tmp_path):
     ):
         assert key in report
     assert report["schema"] == "vlmeval.report/1" and report["task"] == "caption"
-    assert list(report["metrics"]) == ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "ROUGE_L", "CIDEr"]
+    assert list(report["metrics"]) == ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "ROUGE_L", "CIDEr", "failure_rate"]
     assert report["scale"]["CIDEr"] == "0-10" and report["scale"]["Bleu_4"] == "0-1"
     assert report["signature"]["CIDEr"].startswith("CIDEr-D|n:4|sigma:6|idf:corpus-500|")
     assert report["signature"]["CIDEr"].endswith("|v:0.1.0")
@@ -250,7 +250,7 @@ def test_rouge_family_is_rouge_1_2_and_l(cli, tmp_path):
     result = cli("caption", preds, "--metrics", "ROUGE", "--out", "r.json", "--quiet")
     assert result.exit_code == 0, result.stderr
     report = json.loads((tmp_path / "r.json").read_text())
-    assert list(report["metrics"]) == ["ROUGE_L", "ROUGE_1", "ROUGE_2"]
+    assert list(report["metrics"]) == ["ROUGE_L", "ROUGE_1", "ROUGE_2", "failure_rate"]
     assert report["signature"]["ROUGE_1"].startswith("ROUGE-1|f:f1|tok:rouge-score")
 
 
@@ -260,3 +260,50 @@ def test_captions_with_line_breaks_are_counted_and_explained(cli, tmp_path):
     assert result.exit_code == 0
     assert json.loads((tmp_path / "r.json").read_text())["counts"]["caption_line_breaks"] == 1
     assert "pycocoevalcap's tokenizer would split each in two" in result.stderr
+
+
+def test_error_types_omission_and_the_edge_cases(cli, tmp_path, caption_records):
+    """A caption fails when a rule applies (CIDEr has no fixed bar). On the fixture: its two empty
+    predictions, the 'a a a a a' loop, and captions about something else than what the references share."""
+    result = cli("caption", CAPTION_JSONL, *FAST, "--failures", "500", "--out", "r.json", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert {k: v["count"] for k, v in report["breakdown"]["error_type"].items()} == {
+        "omission": 131, "empty": 2, "repetition": 1,
+    }  # fmt: skip
+    assert report["metrics"]["failure_rate"] == 134 / 500
+    assert report["signature"]["failure_rate"].startswith("failure-rate|failed:a-type-applies|")
+    rows = {row["id"]: row for row in report["failures"]}
+    assert rows["233139"]["error_type"] == "empty"
+    omitted = [row["score"] for row in rows.values() if row["error_type"] == "omission"]
+    kept = [row["score"] for row in rows.values() if row["error_type"] is None]
+    assert np.median(omitted) < np.median(kept) / 2  # the rule finds captions CIDEr ranks low
+
+
+def test_error_types_hallucination_with_chair(cli, tmp_path):
+    """With --instances, a caption that mentions an object its image lacks is a hallucination: the CHAIR
+    fixture's captions of other images and its VLM-style captions with planted objects."""
+    fixtures = CAPTION_JSONL.parents[1]
+    captions = json.loads((fixtures / "chair/captions_val2017_mini.json").read_text())
+    refs: dict = {}
+    for ann in captions["annotations"]:
+        refs.setdefault(ann["image_id"], []).append(ann["caption"])
+    rows = [json.loads(x) for x in (fixtures / "chair/preds_val2017_mini.jsonl").read_text().splitlines()]
+    write_jsonl(tmp_path / "p.jsonl", [
+        {"id": r["id"], "image_id": r["image_id"], "prediction": r["caption"], "references": refs[r["image_id"]]}
+        for r in rows
+    ])  # fmt: skip
+    # the original variant needs no tagger model (the others need NLTK's, which no registry ships)
+    result = cli("caption", "p.jsonl", "--metrics", "CHAIR", "--chair-variant", "original", "--instances",
+                 fixtures / "detection/instances_val2017_mini.json", "--out", "r.json", "--quiet")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    types = dict(zip(report["per_sample"]["ids"], report["per_sample"]["error_type"]))
+    hallucinated = dict(zip(report["per_sample"]["ids"], report["per_sample"]["chair_hallucinated"]))
+    for r in rows:
+        if types[r["id"]] not in ("empty", "repetition"):
+            assert (types[r["id"]] == "hallucination") == bool(hallucinated[r["id"]]), r["id"]
+    planted = [types[r["id"]] for r in rows if r["kind"] == "long_vlm_style"]
+    # each has 1-3 planted objects; CHAIR's original variant misses two ("mug" for cup, "glass of wine")
+    assert len(planted) == 79 and planted.count("hallucination") == 77
+    assert "types:empty,repetition,hallucination,omission" in report["signature"]["failure_rate"]

@@ -317,3 +317,66 @@ def test_unscored_samples_are_never_failures(cli, tmp_path):
     assert [row["id"] for row in report["failures"]] == ["miss", "hit"]
     assert all(row["score"] is not None for row in report["failures"])
     assert report["per_sample"]["mean_iou"][0] is None  # not scored: one representation everywhere
+
+
+def _types(report):
+    return dict(zip(report["per_sample"]["ids"], report["per_sample"]["error_type"]))
+
+
+def test_error_types_of_referring_samples(cli, tmp_path):
+    """Failed: a sample with a ground-truth box whose first box scores IoU < --iou. Each kind of failure on a
+    640x480 image, and the fixtures' own: empty outputs in preds_defects, the refusal text in every format."""
+    gt = [[100, 100, 200, 200]]
+    records = [
+        {"id": "hit", "prediction": "[100, 100, 200, 200]"},
+        {"id": "empty", "prediction": ""},
+        {"id": "refusal", "prediction": "I cannot find that object in the image."},
+        {"id": "other-format", "prediction": "<loc0213><loc0160><loc0426><loc0320>"},  # PaliGemma, declared xyxy
+        {"id": "outside", "prediction": "[700, 100, 800, 200]"},  # clipped to the edge: no area left
+        {"id": "elsewhere", "prediction": "[400, 300, 500, 400]"},
+        {"id": "loose", "prediction": "[100, 100, 300, 300]"},  # IoU 0.25
+        {"id": "no-gt", "prediction": "[0, 0, 5, 5]", "gt_boxes": []},  # not scored
+    ]
+    rows = [{"gt_boxes": gt, "width": 640, "height": 480, **r} for r in records]
+    write_jsonl(tmp_path / "p.jsonl", rows)
+    result = cli("grounding", "p.jsonl", "--failures", "10", "--out", "r.json", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    report = _report(tmp_path)
+    assert _types(report) == {
+        "hit": None, "empty": "empty", "refusal": "parse_failure", "other-format": "parse_failure",
+        "outside": "degenerate_box", "elsewhere": "wrong_object", "loose": "loose_box", "no-gt": None,
+    }  # fmt: skip
+    assert report["metrics"]["failure_rate"] == 6 / 8
+    assert "no-gt" not in {row["id"] for row in report["failures"]}
+    # the same loose box passes at --iou 0.2
+    assert cli("grounding", "p.jsonl", "--iou", "0.2", "--out", "l.json", "--quiet").exit_code == 0
+    assert _types(_report(tmp_path, "l.json"))["loose"] is None
+
+    defects = _run(cli, tmp_path, G / "preds_defects.jsonl", "xyxy")
+    kinds = {k: v["count"] for k, v in defects["breakdown"]["error_type"].items()}
+    assert kinds == {"loose_box": 36, "wrong_object": 14, "empty": 9}
+    assert kinds["empty"] == defects["counts"]["empty_prediction"]
+    florence = _run(cli, tmp_path, G / "preds_florence2.jsonl", "florence2")
+    assert florence["breakdown"]["error_type"]["parse_failure"]["count"] == florence["metrics"]["parse_failures"] == 9
+
+
+def test_error_types_of_coco_detection(cli, tmp_path):
+    """Per image, at the score threshold: the first of loose_box, wrong_class, missed, duplicate, background
+    among its errors; an image matched exactly has none."""
+    gt = json.loads((DET / "instances_val2017_mini.json").read_text())
+    result = cli("grounding", DET / "instances_val2017_mini_synthetic_results.json", "--refs",
+                 DET / "instances_val2017_mini.json", "--out", "r.json", "--quiet")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    report = _report(tmp_path)
+    assert len(report["per_sample"]["error_type"]) == len(gt["images"])
+    assert {k: v["count"] for k, v in report["breakdown"]["error_type"].items()} == {
+        "loose_box": 34, "missed": 26, "wrong_class": 9, "background": 3,
+    }  # fmt: skip
+    matching = report["stats"]["matching"]
+    for t, tp, det, n in zip(report["per_sample"]["error_type"], matching["true_positives"], matching["predicted"],
+                             matching["ground_truth"]):  # fmt: skip
+        assert (t is None) == (tp == det == n)
+    # the types come from the matching at the threshold whatever --metrics asks for
+    assert cli("grounding", DET / "instances_val2017_mini_synthetic_results.json", "--refs",
+               DET / "instances_val2017_mini.json", "--metrics", "AP", "--out", "ap.json", "--quiet").exit_code == 0  # fmt: skip
+    assert _report(tmp_path, "ap.json")["per_sample"]["error_type"] == report["per_sample"]["error_type"]

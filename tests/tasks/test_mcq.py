@@ -403,8 +403,8 @@ def test_wandb_offline_table(cli, tmp_path, monkeypatch):
     result = cli("report", "r.json", "--to-wandb", "--project", "vlm", "-q")
     assert result.exit_code == 0, result.stderr
     table = json.loads(next(tmp_path.rglob("failures_*.table.json")).read_text())
-    assert table["columns"] == ["id", "score", "question", "options", "prediction", "reference", "letter", "reason",
-                                "error_type"]  # fmt: skip
+    assert table["columns"] == ["id", "score", "error_type", "question", "options", "prediction", "reference", "letter",
+                                "reason"]  # fmt: skip
     assert [row[0] for row in table["data"]] == [f["id"] for f in report["failures"]]
 
 

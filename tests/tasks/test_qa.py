@@ -103,10 +103,74 @@ def test_docvqa_rrc_format_with_breakdowns(cli, tmp_path):
     assert result.exit_code == 0, result.stderr
     report = _report(tmp_path)
     assert report["metrics"]["ANLS"] == sum(expected) / len(expected)
-    assert set(report["breakdown"]) == {"answer_type", "evidence", "operation"}
+    assert set(report["breakdown"]) == {"answer_type", "evidence", "operation", "error_type"}
     table = report["breakdown"]["evidence"]["table/list"]
     members = [e for q, e in zip(gt, expected) if "table/list" in q["evidence"]]
     assert table["count"] == len(members) and table["ANLS"] == sum(members) / len(members)
     result = cli("docvqa", DOC / "docvqa_400.jsonl", "--out", "g.json", "--threshold", "0.8")
     assert result.exit_code == 0
     assert _report(tmp_path, "g.json")["signature"]["ANLS"].startswith("ANLS|tau:0.8|")
+
+
+def _typed(report):
+    """Each failing question's error type, by id, from the report's per-sample list."""
+    return {i: t for i, t in zip(report["per_sample"]["ids"], report["per_sample"]["error_type"]) if t}
+
+
+def test_vqa_error_types_on_model_style_answers(cli, tmp_path):
+    """A question fails when fewer than 3 of its 10 humans gave the answer; the 600 fixture answers' failures
+    split into the types the README's table defines, and every failure row carries its type."""
+    result = cli("vqa", VQA / "vqa_600.jsonl", "--failures", "10", "--out", "r.json", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    report = _report(tmp_path)
+    assert report["metrics"]["failure_rate"] == 200 / 600
+    assert {k: v["count"] for k, v in report["breakdown"]["error_type"].items()} == {
+        "wrong_other": 67, "wrong_number": 50, "format": 39, "extra_words": 25, "yes_no_flip": 19,
+    }  # fmt: skip
+    assert report["signature"]["failure_rate"].startswith("failure-rate|failed:matches<min(3,n)|variant:official-2021")
+    typed = _typed(report)
+    assert typed["457035004"] == "yes_no_flip" and typed["272007001"] == "extra_words"  # "yes" for 10 "no"; "yes, yes"
+    assert all(row["error_type"] for row in report["failures"])
+    rows = [
+        {"id": "empty", "prediction": "", "answers": ["2"] * 10},
+        {"id": "refusal", "prediction": "Sorry, I cannot tell.", "answers": ["red"] * 10},
+        {"id": "dots", "prediction": "...", "answers": ["red"] * 10},
+        {"id": "case", "prediction": "Two", "answers": ["2"] * 10},
+        {"id": "right", "prediction": "2", "answers": ["2"] * 10},
+    ]
+    write_jsonl(tmp_path / "p.jsonl", rows)
+    assert cli("vqa", "p.jsonl", "--out", "p.json", "--quiet").exit_code == 0
+    typed = _typed(_report(tmp_path, "p.json"))
+    assert typed == {"empty": "empty", "refusal": "refusal", "dots": "unparseable", "case": "format"}
+    # the harness variant normalises both sides: the case difference is no failure there
+    assert cli("vqa", "p.jsonl", "--variant", "harness", "--out", "h.json", "--quiet").exit_code == 0
+    assert "case" not in _typed(_report(tmp_path, "h.json"))
+    # the types do not depend on --metrics: failure is defined by VQA accuracy, computed anyway
+    assert cli("vqa", "p.jsonl", "--metrics", "exact_match", "--out", "e.json", "--quiet").exit_code == 0
+    assert _typed(_report(tmp_path, "e.json")) == typed
+
+
+def test_docvqa_error_types(cli, tmp_path):
+    """Failed: ANLS below 1. The fixture's model errors (extra words, truncation, OCR slips) land in their
+    types; a missing prediction under --allow-missing is empty."""
+    result = cli("docvqa", DOC / "docvqa_400.jsonl", "--failures", "400", "--out", "r.json", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    report = _report(tmp_path)
+    anls = report["per_sample"]["ANLS"]
+    assert report["metrics"]["failure_rate"] == sum(a < 1 for a in anls) / len(anls)
+    assert {k: v["count"] for k, v in report["breakdown"]["error_type"].items()} == {
+        "near_miss": 53, "wrong": 45, "truncated": 36, "extra_words": 26, "empty": 12,
+    }  # fmt: skip
+    examples = {row["prediction"]: row["error_type"] for row in report["failures"]}
+    assert examples["The answer is 1997"] == "extra_words"
+    assert examples["ABC-"] == "truncated" and examples["22.2S%"] == "near_miss"
+    assert examples["Mary Reynolds"] == "wrong"
+    # partial ANLS credit is a failure (near_miss), and the failure rows are worst first
+    assert all(row["error_type"] for row in report["failures"] if row["score"] < 1)
+    gt = json.loads((DOC / "gt_400.json").read_text())
+    subs = json.loads((DOC / "submission_400.json").read_text())
+    (tmp_path / "partial.json").write_text(json.dumps(subs[:-1]))
+    assert cli("docvqa", "partial.json", "--refs", DOC / "gt_400.json", "--allow-missing", "--out", "m.json",
+               "--quiet").exit_code == 0  # fmt: skip
+    missing = str(gt["data"][-1]["questionId"])
+    assert _typed(_report(tmp_path, "m.json"))[missing] == "empty"

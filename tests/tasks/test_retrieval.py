@@ -75,7 +75,7 @@ def test_three_input_forms_agree(cli, tmp_path, t2i_inputs):
     assert ranked["metrics"]["MRR"] <= matrix["metrics"]["MRR"]
     assert set(emb["metrics"]) == {
         f"{d}_{m}" for d in ("t2i", "i2t") for m in ("R@1", "R@5", "R@10", "MRR", "NDCG@10")
-    }
+    } | {"failure_rate"}
     assert len(emb["per_sample"]["ids"]) == 800 and len(emb["per_sample"]["i2t_ids"]) == 200
     assert (
         "sim:cosine" in emb["signature"]["t2i_R@1"] and "parity:CLIP_benchmark" in emb["signature"]["t2i_R@1"]
@@ -211,3 +211,59 @@ def test_gates_on_direction_keys(cli, tmp_path):
     assert result.exit_code == 1
     result = cli("retrieval", *EMB, "--min", "R@1=0.1", "--out", "r.json", "--quiet")
     assert result.exit_code == 2 and "cannot gate on 'R@1'" in result.stderr
+
+
+def test_error_types_per_query(cli, tmp_path):
+    """Failed: no relevant item surely in the top K of the smallest --k; low_rank when one is surely in the
+    top K of the largest, else miss. Ties count as not surely in; skipped queries are not scored."""
+    np.save(tmp_path / "s.npy", np.array([
+        [0.9, 0.5, 0.1, 0.0],  # a: x first
+        [0.9, 0.8, 0.4, 0.0],  # b: y second
+        [0.9, 0.8, 0.7, 0.1],  # c: w last
+        [0.5, 0.5, 0.1, 0.0],  # d: x tied with y for the first place
+        [0.3, 0.3, 0.3, 0.3],  # e: nothing relevant
+    ]))  # fmt: skip
+    (tmp_path / "q.json").write_text('["a", "b", "c", "d", "e"]')
+    (tmp_path / "i.json").write_text('["x", "y", "z", "w"]')
+    write_jsonl(tmp_path / "rel.jsonl", [
+        {"query": "a", "relevant": ["x"]}, {"query": "b", "relevant": ["y"]}, {"query": "c", "relevant": ["w"]},
+        {"query": "d", "relevant": ["x"]}, {"query": "e", "relevant": []},
+    ])  # fmt: skip
+    args = ["retrieval", "s.npy", "--queries", "q.json", "--items", "i.json", "--relevance", "rel.jsonl", "--k", "1,2"]
+    assert cli(*args, "--empty-queries", "skip", "--failures", "5", "--out", "r.json", "--quiet").exit_code == 0
+    report = _report(tmp_path)
+    types = dict(zip(report["per_sample"]["ids"], report["per_sample"]["error_type"]))
+    assert types == {"a": None, "b": "low_rank", "c": "miss", "d": "low_rank", "e": None}
+    assert report["metrics"]["failure_rate"] == 3 / 5
+    # the worst first, the skipped query not among them (it is not scored)
+    assert [(row["id"], row["error_type"]) for row in report["failures"]] == [
+        ("c", "miss"), ("b", "low_rank"), ("d", "low_rank"), ("a", None),  # d: expected rank 1.5
+    ]  # fmt: skip
+    # ties broken by item order put x first for d; a query without relevant items scored 0 is a miss
+    assert cli(*args, "--ties", "id", "--empty-queries", "zero", "--out", "z.json", "--quiet").exit_code == 0
+    report = _report(tmp_path, "z.json")
+    assert report["per_sample"]["error_type"] == [None, "low_rank", "miss", None, "miss"]
+    assert cli(*args, "--empty-queries", "zero", "--failures", "1", "--out", "w.json", "--quiet").exit_code == 0
+    assert [(row["id"], row["error_type"]) for row in _report(tmp_path, "w.json")["failures"]] == [("e", "miss")]
+    assert "failed:R@1<1|low_rank:R@2=1|ties:id|empty:zero" in report["signature"]["failure_rate"]
+    # --recall-definition does not change what a failure is
+    assert cli(*args, "--ties", "id", "--empty-queries", "zero", "--recall-definition", "fraction", "--out", "f.json",
+               "--quiet").exit_code == 0  # fmt: skip
+    assert _report(tmp_path, "f.json")["per_sample"]["error_type"] == report["per_sample"]["error_type"]
+
+
+def test_error_types_in_both_directions(cli, tmp_path):
+    """Embeddings: failure_rate and error_type are the text-to-image queries' (1 - t2i_R@1 without ties);
+    the image-to-text queries have their own i2t_error_type, and every failure row its type."""
+    assert cli("retrieval", *EMB, "--failures", "4", "--out", "r.json", "--quiet").exit_code == 0
+    report = _report(tmp_path)
+    ps = report["per_sample"]
+    assert report["metrics"]["failure_rate"] == pytest.approx(1 - report["metrics"]["t2i_R@1"])
+    for prefix in ("", "i2t_"):
+        r1, r10 = ps[f"{prefix or 't2i_'}R@1"], ps[f"{prefix or 't2i_'}R@10"]
+        expected = [None if a == 1 else "low_rank" if b == 1 else "miss" for a, b in zip(r1, r10)]
+        assert ps[f"{prefix}error_type"] == expected
+    i2t = report["breakdown"]["i2t_error_type"]
+    assert sum(v["count"] for v in i2t.values()) == sum(v < 1 for v in ps["i2t_R@1"])
+    assert all(row["error_type"] in ("miss", "low_rank") for row in report["failures"])
+    assert {row["direction"] for row in report["failures"]} == {"t2i", "i2t"}

@@ -416,3 +416,4 @@ def test_cli_scores_markup_captions_as_pycocoevalcap(cli, tmp_path, tokenizer):
             assert value == pytest.approx(per_image[metric][i], abs=1e-9), (metric, i)
     tag = "tok:ptb-py-3.4.1|" if tokenizer == "ptb" else "tok:ptb-jar-3.4.1|"
     assert tag in report["signature"]["Bleu_1"]  # no "+jar:N", no "~approx:N": the scanner's own tokens
+

@@ -32,6 +32,7 @@ class CaptionData:
     official_format: bool = False
     image_ids: list[str] = field(default_factory=list)  # the COCO image of each sample ('image_id', else the id)
     has_references: bool = True  # False: records without references, for CHAIR alone
+    window: Any = None  # a part of a sharded run (--shard): its place in the whole input (vlmeval.shard.Window)
 
 
 def _is_coco_results(rf: RecordFile) -> bool:
@@ -92,6 +93,31 @@ def _read_coco_annotations(rf: RecordFile):
     return ids, [grouped[k] for k in ids], [files.get(k) for k in ids]
 
 
+def _read_references(path):
+    """A references file (COCO captions, or records with 'references'): the file, its ids, reference lists
+    and images, and its input entry."""
+    ref_file = read_records(path)
+    if not ref_file.records and isinstance(ref_file.document, dict) and "annotations" in ref_file.document:
+        ref_ids, ref_lists, ref_images = _read_coco_annotations(ref_file)
+        return ref_file, ref_ids, ref_lists, ref_images, {**ref_file.input_entry(), "records": len(ref_ids)}
+    if not ref_file.records:
+        raise InputError("no reference records found", ref_file.path)
+    ref_ids, ref_lists, ref_images = [], [], []
+    for i, rec in enumerate(ref_file.records):
+        ref_ids.append(record_id(ref_file, i, rec))
+        ref_lists.append(text_list_field(ref_file, i, rec, "references"))
+        ref_images.append(optional_str(ref_file, i, rec, "image"))
+    return ref_file, ref_ids, ref_lists, ref_images, ref_file.input_entry()
+
+
+def read_references(path) -> tuple[list[str], list[list[str]], list[str | None]]:
+    """The ids, reference lists and images (resolved against the file's folder) of a references file, read
+    once (``vlmeval.CaptionEvaluator(refs=...)``); ids must be unique."""
+    ref_file, ids, lists, images, _ = _read_references(path)
+    index_ids(ref_file, ids, "reference")
+    return ids, lists, [_resolve_image(name, ref_file.path.parent) for name in images]
+
+
 def _resolve_image(name: str | None, base: Path | None) -> str | None:
     if name is None:
         return None
@@ -136,23 +162,8 @@ def load_captions(
         images = [_resolve_image(im, image_base or pred_file.path.parent) for im in pred_images]
         counts: dict[str, Any] = {"records": len(ids), "scored": len(ids), "skipped": {}}
     else:
-        ref_file = read_records(references)
-        if (
-            not ref_file.records
-            and isinstance(ref_file.document, dict)
-            and "annotations" in ref_file.document
-        ):
-            ref_ids, ref_lists, ref_images = _read_coco_annotations(ref_file)
-            inputs.append({**ref_file.input_entry(), "records": len(ref_ids)})
-        else:
-            if not ref_file.records:
-                raise InputError("no reference records found", ref_file.path)
-            ref_ids, ref_lists, ref_images = [], [], []
-            for i, rec in enumerate(ref_file.records):
-                ref_ids.append(record_id(ref_file, i, rec))
-                ref_lists.append(text_list_field(ref_file, i, rec, "references"))
-                ref_images.append(optional_str(ref_file, i, rec, "image"))
-            inputs.append(ref_file.input_entry())
+        ref_file, ref_ids, ref_lists, ref_images, entry = _read_references(references)
+        inputs.append(entry)
         ref_index = index_ids(ref_file, ref_ids, "reference")
         joined = join_ids(
             pred_index, ref_index, pred_file=pred_file, ref_file=ref_file, allow_missing=allow_missing,

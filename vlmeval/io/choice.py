@@ -140,7 +140,9 @@ def read_xlsx(path: str | Path) -> RecordFile:
     return RecordFile(path, "xlsx", records, digest, _locate=lines.__getitem__)
 
 
-def read_any(path: str | Path) -> RecordFile:
+def read_any(path: str | Path | RecordFile) -> RecordFile:
+    if isinstance(path, RecordFile):  # records given in memory (the Python API)
+        return path
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return read_xlsx(path)

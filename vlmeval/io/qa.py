@@ -39,6 +39,7 @@ class QAData:
     inputs: list[dict[str, Any]]
     counts: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    window: Any = None  # a part of a sharded run (--shard): its place in the whole input (vlmeval.shard.Window)
 
 
 def _answers(rf: RecordFile, where, record: dict, key: str = "answers") -> list[str]:

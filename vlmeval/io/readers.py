@@ -218,8 +218,20 @@ def surrogate_error(char: str, path: Path, line: int | None) -> InputError:
     )
 
 
-def read_records(path: str | Path) -> RecordFile:
-    """Read a record file; the format comes from the extension."""
+def memory_records(records: list[Any], name: str) -> RecordFile:
+    """Records given in memory (the Python API), located as ``<name>:N`` (the N-th record) in messages; their
+    sha256 is that of their JSON, so that two runs on the same data record the same input."""
+    import json
+
+    blob = json.dumps(records, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
+    return RecordFile(Path(f"<{name}>"), "json", records, hashlib.sha256(blob).hexdigest())
+
+
+def read_records(path: str | Path | RecordFile) -> RecordFile:
+    """Read a record file; the format comes from the extension. Records already read (``memory_records``)
+    pass through."""
+    if isinstance(path, RecordFile):
+        return path
     path = Path(path)
     fmt = detect_format(path)
     if fmt == "jsonl":

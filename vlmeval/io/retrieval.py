@@ -76,8 +76,11 @@ class RetrievalData:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_ids(path: str | Path, what: str) -> tuple[list[str], dict[str, Any]]:
-    """Ids from a JSON list or a text file with one id per line; duplicates and empty ids are errors."""
+def read_ids(path: str | Path | list, what: str) -> tuple[list[str], dict[str, Any]]:
+    """Ids from a JSON list or a text file with one id per line (or a list, from the Python API);
+    duplicates and empty ids are errors."""
+    if isinstance(path, (list, tuple)):
+        return _ids_in_memory(list(path), what)
     path = Path(path)
     raw, digest = read_bytes(path)
     text = decode_text(raw, path)
@@ -128,8 +131,28 @@ def read_ids(path: str | Path, what: str) -> tuple[list[str], dict[str, Any]]:
 NPY_MAGIC = b"\x93NUMPY"
 
 
-def load_matrix(path: str | Path, what: str) -> tuple[np.ndarray, dict[str, Any]]:
-    """A 2-D numeric ``.npy`` array, memory-mapped (a large matrix is read block by block)."""
+def _ids_in_memory(ids: list, what: str) -> tuple[list[str], dict[str, Any]]:
+    from vlmeval.io.fields import record_id
+    from vlmeval.io.readers import memory_records
+
+    rf = memory_records([{"id": i} for i in ids], f"{what} ids")
+    out = [record_id(rf, k, rec) for k, rec in enumerate(rf.records)]
+    seen: dict[str, int] = {}
+    for k, key in enumerate(out):
+        if seen.setdefault(key, k) != k:
+            raise rf.error(k, f"duplicate {what} id {key!r} (first at {seen[key] + 1})")
+    return out, rf.input_entry()
+
+
+def load_matrix(path: str | Path | np.ndarray, what: str) -> tuple[np.ndarray, dict[str, Any]]:
+    """A 2-D numeric ``.npy`` array, memory-mapped (a large matrix is read block by block); or an array
+    given in memory (the Python API)."""
+    if isinstance(path, np.ndarray):
+        if path.ndim != 2 or not np.issubdtype(path.dtype, np.number) or np.issubdtype(path.dtype, np.complexfloating):
+            raise InputError(f"{what} must be a 2-D array of real numbers, got shape {path.shape} {path.dtype}")
+        if not np.isfinite(path).all():
+            raise InputError(f"{what} holds a value that is not a finite number")
+        return path, {"path": f"<{what}>", "sha256": hashlib.sha256(np.ascontiguousarray(path).tobytes()).hexdigest(), "records": int(path.shape[0])}
     path = Path(path)
     check_file(path)
     if path.suffix.lower() != ".npy":

@@ -24,7 +24,7 @@ NORMALISATION = "strip-lower-ws"
 LENGTH = "raw-upper"
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
     return " ".join(text.strip().lower().split())
 
 
@@ -39,9 +39,9 @@ def anls_per_question(
         return np.zeros(0)
     owner = np.repeat(np.arange(len(predictions)), counts)
     flat = [g for golds in answers for g in golds]
-    pred_norm = [_normalise(p) for p in predictions]
+    pred_norm = [normalise(p) for p in predictions]
     dist = cpdist(
-        [pred_norm[i] for i in owner.tolist()], [_normalise(g) for g in flat], scorer=Levenshtein.distance,
+        [pred_norm[i] for i in owner.tolist()], [normalise(g) for g in flat], scorer=Levenshtein.distance,
         dtype=np.float64, workers=-1,
     )  # fmt: skip
     pred_len = np.array([len(p.upper()) for p in predictions], dtype=np.float64)

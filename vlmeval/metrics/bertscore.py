@@ -209,6 +209,122 @@ def read_baseline(text: str, layer: int) -> np.ndarray:
     return np.array([float(x) for x in rows[layer][1:4]], dtype=np.float32).astype(np.float64)
 
 
+BLOCK_RECORDS = 4096  # records whose sentences are embedded and matched together (see ``bertscore``)
+
+
+@dataclass
+class Plan:
+    """What the blocks of a run need from the whole input: each block's records [lo, hi), bert_score's floor
+    flags of each block's pairs (``floor_p``, ``floor_r``), and the IDF table of all references."""
+
+    blocks: list[tuple[int, int]]
+    floors: list[tuple[np.ndarray | None, np.ndarray | None]]
+    idf: tuple[dict[int, float], float] | None
+
+
+def plan(
+    candidates: Sequence[str],
+    references: Sequence[Sequence[str]],
+    token_ids: Callable[[list[str]], list[list[int]]],
+    *,
+    idf: bool,
+    floor_batch: int | None,
+    start: int = 0,
+    stop: int | None = None,
+    block: int = BLOCK_RECORDS,
+) -> Plan:
+    """The blocks of ``block`` records (counted from the first record) that hold records [start, stop), with
+    what they need of the whole input: the IDF over all references, and the floor flags of their pairs from
+    the token lengths of the pairs bert_score batches with them (64 consecutive pairs, references flattened)."""
+    stop = len(candidates) if stop is None else stop
+    blocks = [(b * block, min((b + 1) * block, len(candidates))) for b in range(start // block, -(-stop // block))]
+    known: dict[str, list[int]] = {}
+
+    def ids_of(texts: list[str]) -> list[list[int]]:
+        stripped = [t.strip() for t in texts]
+        missing = [t for t in dict.fromkeys(stripped) if t not in known]
+        known.update(zip(missing, token_ids(missing) if missing else []))
+        return [known[t] for t in stripped]
+
+    table = idf_weights(ids_of([r for rs in references for r in rs])) if idf else None
+    pair_at = np.concatenate([[0], np.cumsum([len(rs) for rs in references])]).astype(np.int64)
+    floors: list[tuple[np.ndarray | None, np.ndarray | None]] = []
+    for lo, hi in blocks:
+        if not floor_batch:
+            floors.append((None, None))
+            continue
+        p_lo, p_hi = int(pair_at[lo]), int(pair_at[hi])
+        s_lo = p_lo // floor_batch * floor_batch  # the batches of pairs around the block's, as bert_score cuts them
+        s_hi = min(-(-p_hi // floor_batch) * floor_batch, int(pair_at[-1]))
+        r_lo, r_hi = int(np.searchsorted(pair_at, s_lo, "right") - 1), int(np.searchsorted(pair_at, s_hi, "left"))
+        r_lo = max(r_lo, 0)
+        ref_len = np.array([len(x) for x in ids_of([r for rs in references[r_lo:r_hi] for r in rs])], dtype=np.int64)
+        cand_len = np.array([len(x) for x in ids_of(list(candidates[r_lo:r_hi]))], dtype=np.int64)
+        cand_len = np.repeat(cand_len, [len(rs) for rs in references[r_lo:r_hi]])
+        cut = slice(p_lo - int(pair_at[r_lo]), p_hi - int(pair_at[r_lo]))
+        at = s_lo - int(pair_at[r_lo])
+        floors.append(tuple(  # type: ignore[arg-type]
+            np.r_[np.zeros(at, dtype=bool), _padded_in_batch(x[at:], floor_batch)][cut] for x in (ref_len, cand_len)
+        ))
+    return Plan(blocks, floors, table)
+
+
+def join_encoded(first: EncodedSentences, second: EncodedSentences) -> EncodedSentences:
+    """Two sets of encoded sentences as one (the second's after the first's)."""
+    import torch
+
+    return EncodedSentences(
+        torch.cat([first.flat, second.flat]),
+        np.concatenate([first.offsets, second.offsets + len(first.flat)]),
+        np.concatenate([first.lengths, second.lengths]),
+        first.ids + second.ids,
+    )
+
+
+def score_block(
+    candidates: Sequence[str],
+    references: Sequence[Sequence[str]],
+    encode: Callable[[list[str]], EncodedSentences],
+    special_ids: set[int],
+    idf: tuple[dict[int, float], float] | None,
+    floors: tuple[np.ndarray | None, np.ndarray | None],
+    keep: Callable | None = None,
+) -> np.ndarray:
+    """[P, R, F] of each candidate of one block (max over its references, not rescaled): the block's distinct
+    reference sentences embedded together, then the candidates' other sentences; its pairs matched together.
+    Nothing outside the block changes them but the IDF table and the floor flags: a part of a sharded run, a
+    Ray worker and one process compute a block alike. ``keep``: ``(key, build) -> value``, an evaluator's
+    store (``ModelCache.get``), which then embeds the references once for every call."""
+    flat_refs = [r for rs in references for r in rs]
+    sentences: dict[str, int] = {s: k for k, s in enumerate(dict.fromkeys(r.strip() for r in flat_refs))}
+    num_refs = len(sentences)
+
+    def index(text: str) -> int:
+        key = text.strip()
+        return sentences.setdefault(key, len(sentences))
+
+    ref_idx = np.array([index(r) for r in flat_refs], dtype=np.int64)
+    cand_idx = np.array([index(c) for c in candidates], dtype=np.int64)
+    group = np.repeat(np.arange(len(references)), [len(rs) for rs in references])
+    texts = list(sentences)
+    encoded = None
+    if num_refs:
+        refs_key = ("references", tuple(texts[:num_refs]))
+        encoded = keep(refs_key, lambda: encode(texts[:num_refs])) if keep else encode(texts[:num_refs])
+    if len(texts) > num_refs:
+        more = encode(texts[num_refs:])
+        encoded = more if encoded is None else join_encoded(encoded, more)
+    if idf is not None:
+        weights = token_weights(encoded, idf[0], idf[1], special_ids)
+    else:
+        weights = token_weights(encoded, None, 0.0, special_ids)
+    pairs = greedy_match(encoded, weights, cand_idx[group], ref_idx, floors[0], floors[1])
+    out = np.full((len(candidates), 3), -np.inf)
+    np.maximum.at(out, group, pairs)
+    out[np.isneginf(out)] = 0.0  # a candidate without references
+    return out
+
+
 def bertscore(
     candidates: Sequence[str],
     references: Sequence[Sequence[str]],
@@ -218,33 +334,33 @@ def bertscore(
     idf: bool = False,
     baseline: np.ndarray | None = None,
     floor_batch: int | None = 64,
+    window=None,
+    block: int | None = None,
+    run_blocks: Callable | None = None,
+    keep: Callable | None = None,
 ) -> np.ndarray:
-    """Per-candidate [P, R, F] (shape [n, 3]); each candidate takes the max over its references."""
-    sentences: dict[str, int] = {}
+    """Per-candidate [P, R, F] (shape [n, 3]); each candidate takes the max over its references.
 
-    def index(text: str) -> int:
-        key = text.strip()
-        return sentences.setdefault(key, len(sentences))
-
-    cand_idx = np.array([index(c) for c in candidates], dtype=np.int64)
-    flat_refs = [r for rs in references for r in rs]
-    ref_idx = np.array([index(r) for r in flat_refs], dtype=np.int64)
-    group = np.repeat(np.arange(len(references)), [len(rs) for rs in references])
-    encoded = encode(list(sentences))
-    if idf:
-        table, default = idf_weights([encoded.ids[k] for k in ref_idx])
-        weights = token_weights(encoded, table, default, special_ids)
+    Records are scored in blocks of ``block``: a block's distinct sentences are embedded together and its
+    pairs matched together, so memory stays bounded and a block's numbers do not depend on what else the run
+    holds (a sentence's embedding does depend, in its last bits, on the batch it is computed in). ``window``:
+    the lists are one part of a sharded run (``vlmeval.shard.Window``): the IDF and bert_score's batches of 64
+    pairs come from the whole input, and the blocks the part touches are computed whole. ``run_blocks``:
+    ``(plan, candidates, references) -> [block results]`` computes the blocks elsewhere (a Ray actor pool); by
+    default here, one after the other. ``encode`` needs ``token_ids`` (``vlmeval.models.TextEncoder``).
+    ``keep``: an evaluator's store for the blocks' reference embeddings (``score_block``)."""
+    whole_c, whole_r, at = (candidates, references, 0) if window is None else (window.predictions, window.references, window.start)
+    block = block or BLOCK_RECORDS
+    found = plan(whole_c, whole_r, encode.token_ids, idf=idf, floor_batch=floor_batch, start=at,  # type: ignore[attr-defined]
+                 stop=at + len(candidates), block=block)  # fmt: skip
+    if run_blocks is None:
+        done = [score_block(whole_c[lo:hi], whole_r[lo:hi], encode, special_ids, found.idf, floors, keep)
+                for (lo, hi), floors in zip(found.blocks, found.floors)]  # fmt: skip
     else:
-        weights = token_weights(encoded, None, 0.0, special_ids)
-    pair_cand = cand_idx[group]
-    floor_p = floor_r = None
-    if floor_batch:
-        floor_p = _padded_in_batch(encoded.lengths[ref_idx], floor_batch)
-        floor_r = _padded_in_batch(encoded.lengths[pair_cand], floor_batch)
-    pairs = greedy_match(encoded, weights, pair_cand, ref_idx, floor_p, floor_r)
-    out = np.full((len(candidates), 3), -np.inf)
-    np.maximum.at(out, group, pairs)
-    out[np.isneginf(out)] = 0.0  # a candidate without references
+        done = run_blocks(found, whole_c, whole_r)
+    rows = np.concatenate(done) if done else np.zeros((0, 3))
+    first = found.blocks[0][0] if found.blocks else 0
+    out = rows[at - first : at - first + len(candidates)]
     if baseline is not None:
         out = rescale(out, baseline)
     return out

@@ -78,7 +78,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vlmeval.metrics import chair_words as W
+
+def _words():
+    """The word tables and restated NLTK pieces, imported when CHAIR runs (declaring the task stays cheap)."""
+    from vlmeval.metrics import chair_words
+
+    return chair_words
 
 __all__ = [
     "DEFAULT_VARIANT",
@@ -95,8 +100,12 @@ __all__ = [
     "synonyms_sha256",
 ]
 
-MissingResource = W.MissingResource
-synonyms_sha256 = W.synonyms_sha256
+class MissingResource(LookupError):
+    """A data file CHAIR needs is not installed; the message says which and how to install it."""
+
+
+def synonyms_sha256() -> str:
+    return _words().synonyms_sha256()
 
 
 @dataclass(frozen=True)
@@ -136,7 +145,8 @@ class _Pipeline:
 
     def __init__(self, variant: ChairVariant, tagger=None):
         self.variant = variant
-        self.tokenize = W.WordTokenizer(variant.tokenizer)
+        self.words = _words()
+        self.tokenize = self.words.WordTokenizer(variant.tokenizer)
         self._tagger = tagger
         self._word_cache: dict[str, object] = {}
         self._caption_cache: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
@@ -145,7 +155,7 @@ class _Pipeline:
 
             self._wordnet = load_wordnet()
             if self._tagger is None:
-                self._tagger = W.PerceptronTagger.load()
+                self._tagger = self.words.PerceptronTagger.load()
 
     def _word(self, token: str):
         """For singularize: the lemma if it matters, else None. For WordNet: the same, or a 4-tuple (per
@@ -153,9 +163,9 @@ class _Pipeline:
         hit = self._word_cache.get(token, self)
         if hit is not self:
             return hit
-        relevant = W.RELEVANT_WORDS
+        relevant = self.words.RELEVANT_WORDS
         if self.variant.lemmatizer == "pattern":
-            lemma = W.singularize(token)
+            lemma = self.words.singularize(token)
             out = lemma if lemma in relevant else None
         else:
             it = self.variant.morphy_iterates
@@ -181,9 +191,9 @@ class _Pipeline:
                 # only the tags that change a relevant lemma are computed (and those they depend on)
                 if tags is None:
                     tags = self._tagger.sequence(tokens)
-                info = info[_POS_INDEX[W.wordnet_pos(tags.tag_at(i))]]
+                info = info[_POS_INDEX[self.words.wordnet_pos(tags.tag_at(i))]]
             lemmas.append(info)
-        words, nodes = W.words_to_objects(lemmas)
+        words, nodes = self.words.words_to_objects(lemmas)
         out = (tuple(words), tuple(nodes))
         if len(self._caption_cache) < 500_000:
             self._caption_cache[caption] = out
@@ -219,9 +229,9 @@ def load_instances(document: Mapping) -> dict[str, set[str]]:
         raise ValueError("not a COCO instances file: it needs 'categories' and 'annotations'") from exc
     classes = {}
     for cid, name in names.items():
-        if name not in W.INVERSE_SYNONYMS:
+        if name not in _words().INVERSE_SYNONYMS:
             raise ValueError(f"category {cid} {name!r} is not one of the 80 COCO classes CHAIR knows")
-        classes[cid] = W.INVERSE_SYNONYMS[name]
+        classes[cid] = _words().INVERSE_SYNONYMS[name]
     out: dict[str, set[str]] = {}
     for a in annotations:
         cid = a.get("category_id")
@@ -358,7 +368,7 @@ def available() -> bool:
 
     try:
         load_wordnet()
-        W._punkt_english()
+        _words()._punkt_english()
     except LookupError:
         return False
     return True

@@ -701,8 +701,7 @@ class PunktSentences:
 # NLTK's averaged perceptron tagger (nltk/tag/perceptron.py PerceptronTagger.tag), English model
 
 
-class MissingResource(LookupError):
-    """A data file CHAIR needs is not installed; the message says which and how to install it."""
+from vlmeval.metrics.chair import MissingResource  # noqa: E402  (one class: chair.py's; chair imports us lazily)
 
 
 def nltk_data_dirs() -> list[Path]:

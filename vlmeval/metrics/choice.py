@@ -372,6 +372,8 @@ class ChoiceScores:
     draw_lmms_eval: np.ndarray
     circular: CircularScores | None = None
     distinct: int = 0  # distinct (prediction, options) pairs extracted by a rule
+    # 0/1: VLMEvalKit's can_infer settles on a wrong letter or 'Z' (its CircularEval sends no such group to a judge)
+    prefetched_wrong: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.correct)
@@ -580,11 +582,11 @@ def score_choices(
         judge_vlmevalkit=judge,
         draw_lmms_eval=((packed & _DRAW) != 0).astype(np.int8),
         distinct=len(extracted),
+        prefetched_wrong=((vk_letter != NO_LETTER) & (vk_letter != answer_codes)).astype(np.int8),
     )
     if groups is not None:
-        prefetched_wrong = (vk_letter != NO_LETTER) & (vk_letter != answer_codes)
         scores.circular = circular_eval(groups, correct, heads=heads, judged=judge,
-                                        prefetched_wrong=prefetched_wrong)  # fmt: skip
+                                        prefetched_wrong=scores.prefetched_wrong == 1)  # fmt: skip
     return scores
 
 

@@ -5,6 +5,13 @@ Precision/recall at a threshold reuse COCOeval's per-image matching rule exactly
 each to the unmatched ground truth of highest IoU >= tau, crowd regions absorb detections without counting
 them, IoU against a crowd region is intersection / detection area), on area range "all" and without the
 100-detections-per-image cap, which is a ranking device for AP.
+
+Errors at the threshold, per image (``ThresholdCounts.errors``, TIDE's kinds, Bolya et al. 2020): each
+false positive is a ``duplicate`` (IoU >= tau with a ground-truth box of its category that a higher-scoring
+detection took), a ``loose_box`` (0.1 <= IoU < tau with one of its category), a ``wrong_class`` (IoU >= 0.1
+with a box of another category) or ``background`` (IoU < 0.1 with every box), tried in that order; a
+ground-truth box no detection took is ``missed``. TIDE's "both" (loose and of another category) is
+``wrong_class`` here.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -116,6 +123,7 @@ class ThresholdCounts:
 
     by_category: dict[Any, tuple[int, int, int]]
     by_image: dict[Any, tuple[int, int, int]]
+    errors: dict[Any, set[str]] = field(default_factory=dict)  # per image with an error: its kinds
 
     @staticmethod
     def prf(tp: int, det: int, gt: int) -> tuple[float, float, float]:
@@ -142,6 +150,8 @@ def threshold_counts(
             dets[det["image_id"], det["category_id"]].append(det)
     by_category: dict[Any, list[int]] = {c["id"]: [0, 0, 0] for c in ground_truth["categories"]}
     by_image: dict[Any, list[int]] = {im["id"]: [0, 0, 0] for im in ground_truth["images"]}
+    errors: dict[Any, set[str]] = defaultdict(set)
+    unexplained: dict[Any, list[list[float]]] = defaultdict(list)  # false positives near no box of theirs
     for key in set(gts) | set(dets):
         g_list, d_list = gts.get(key, []), dets.get(key, [])
         # COCOeval._prepare overwrites any 'ignore' field with iscrowd: crowd regions are the ignored ones
@@ -156,21 +166,56 @@ def threshold_counts(
         if d_list and g_list:
             ious = _iou_xywh(np.array([d["bbox"] for d in d_list], dtype=np.float64).reshape(-1, 4),
                              np.array([a["bbox"] for a in g_list], dtype=np.float64).reshape(-1, 4), crowd)  # fmt: skip
-            for best in cocoeval_match(ious, ignore, crowd, iou):
+            for d, best in enumerate(cocoeval_match(ious, ignore, crowd, iou)):
                 if best == -1:
                     kept += 1  # a false positive
+                    closest = float(ious[d, ~ignore].max()) if (~ignore).any() else 0.0
+                    if closest >= iou:
+                        errors[key[0]].add("duplicate")
+                    elif closest >= LOOSE_IOU:
+                        errors[key[0]].add("loose_box")
+                    else:
+                        unexplained[key[0]].append(d_list[d]["bbox"])
                 elif not ignore[best]:
                     tp += 1
                     kept += 1
                 # else absorbed by a crowd/ignored region: neither right nor wrong
         else:
             kept = len(d_list)
+            unexplained[key[0]].extend(d["bbox"] for d in d_list)
         n_gt = int((~ignore).sum())
+        if tp < n_gt:
+            errors[key[0]].add("missed")
         for table, k in ((by_category, key[1]), (by_image, key[0])):
             row = table.setdefault(k, [0, 0, 0])
             row[0] += tp
             row[1] += kept
             row[2] += n_gt
+    _other_category_errors(unexplained, ground_truth, errors)
     return ThresholdCounts(
-        {k: tuple(v) for k, v in by_category.items()}, {k: tuple(v) for k, v in by_image.items()}
+        {k: tuple(v) for k, v in by_category.items()}, {k: tuple(v) for k, v in by_image.items()}, dict(errors)
     )
+
+
+LOOSE_IOU = 0.1  # below it a box is on another object (TIDE's background threshold)
+
+
+def _other_category_errors(
+    unexplained: dict[Any, list[list[float]]], ground_truth: dict[str, Any], errors: dict[Any, set[str]]
+) -> None:
+    """False positives near no box of their own category: ``wrong_class`` when one overlaps a (non-crowd)
+    box of another category at IoU >= 0.1, else ``background``. A box of their own category is never that
+    close (they would be duplicates or loose boxes), so every box of the image can be compared."""
+    boxes: dict[Any, list[list[float]]] = defaultdict(list)
+    for ann in ground_truth["annotations"]:
+        if ann["image_id"] in unexplained and not ann.get("iscrowd", 0):
+            boxes[ann["image_id"]].append(ann["bbox"])
+    for image, found in unexplained.items():
+        gt = np.array(boxes.get(image, []), dtype=np.float64).reshape(-1, 4)
+        dets = np.array(found, dtype=np.float64).reshape(-1, 4)
+        ious = _iou_xywh(dets, gt, np.zeros(len(gt), dtype=bool)) if len(gt) else np.zeros((len(dets), 0))
+        near = ious.max(axis=1) >= LOOSE_IOU if len(gt) else np.zeros(len(dets), dtype=bool)
+        if near.any():
+            errors[image].add("wrong_class")
+        if not near.all():
+            errors[image].add("background")

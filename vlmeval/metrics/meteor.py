@@ -54,8 +54,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import sys
-import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +61,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vlmeval.metrics import meteor_data as md
+from vlmeval.parallel import can_fork
 
 VERSION = "1.5"
 LANGUAGE = "en"
@@ -1170,6 +1169,19 @@ def meteor_scores(stats: MeteorStatistics) -> np.ndarray:
     return _score_rows(stats.stats)
 
 
+def summable(stats: MeteorStatistics) -> np.ndarray:
+    """Rows whose (weighted) sum is the EVAL line's aggregate: the statistics with the chunks of perfect
+    segments left out. ``score_sums`` of such a sum is ``meteor_corpus`` (bootstrap estimators use the pair)."""
+    s = stats.stats.astype(np.float64)
+    s[:, 20] = np.where(_corpus_rows(s), 0.0, s[:, 20])
+    return s
+
+
+def score_sums(total: np.ndarray) -> np.ndarray:
+    """MeteorScorer.computeMetrics on summed statistics (``[..., 23]``)."""
+    return _score_rows(total)
+
+
 def meteor_corpus(stats: MeteorStatistics, weights: np.ndarray | None = None) -> float | np.ndarray:
     """The EVAL line's corpus score: MeteorStats.addStats over the segments (each ``weights[k]`` times), then
     computeMetrics. ``weights`` is one row ``[n]`` or a matrix ``[B, n]`` of resample counts (vectorised)."""
@@ -1212,7 +1224,7 @@ def meteor_statistics(
     if workers is None:
         workers = 2 if n >= PARALLEL_MIN_SEGMENTS and (os.cpu_count() or 1) > 1 else 1
     # fork only where it is safe: Linux, and no other thread that could hold a lock the child needs
-    if workers > 1 and sys.platform.startswith("linux") and threading.active_count() == 1:
+    if workers > 1 and can_fork():
         stats, flags = _forked(index, hyps, refs, progress)
     else:
         stats, flags = _statistics(index, hyps, refs, progress)
@@ -1286,36 +1298,15 @@ def _segments(index: md.MeteorIndex, c: _Corpus, ph: _Phrases, lo: int, hi: int)
 
 
 def _forked(index, hyps, refs, progress) -> tuple[np.ndarray, np.ndarray]:
-    import pickle
+    """The second half of the segments in a forked process (vlmeval.parallel)."""
+    from vlmeval.parallel import in_two
 
     n = len(hyps)
     mid = n // 2
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: second half, results back through the pipe, no cleanup handlers
-        code = 0
-        try:
-            os.close(read_fd)
-            result = _statistics(index, hyps[mid:], refs[mid:])
-            data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-        except BaseException as exc:  # reported by the parent
-            data = pickle.dumps(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))
-            code = 1
-        try:
-            with os.fdopen(write_fd, "wb") as f:
-                f.write(data)
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    try:
-        first = _statistics(index, hyps[:mid], refs[:mid], progress)
-    finally:
-        with os.fdopen(read_fd, "rb") as f:
-            data = f.read()
-        _, status = os.waitpid(pid, 0)
-    second = pickle.loads(data) if data else RuntimeError("the METEOR worker process died")
-    if isinstance(second, BaseException):
-        raise second
+    first, second = in_two(
+        lambda: _statistics(index, hyps[:mid], refs[:mid], progress),
+        lambda: _statistics(index, hyps[mid:], refs[mid:]),
+    )
     if progress is not None:
         progress(n - mid)
     return np.concatenate((first[0], second[0])), np.concatenate((first[1], second[1]))

@@ -715,6 +715,12 @@ def index_path(src: Sources) -> Path:
 _LOADED: dict[str, MeteorIndex] = {}
 
 
+def index_ready() -> bool:
+    """Whether the index for the installed pycocoevalcap is built already (else the next use builds it)."""
+    path = index_path(sources())
+    return str(path) in _LOADED or path.exists()
+
+
 def load_index(src: Sources | None = None) -> MeteorIndex:
     """The index for the installed pycocoevalcap, built on first use (about 20 s of one core here) and
     memory-mapped afterwards. A file of another format, truncated or damaged is built again; when the cache

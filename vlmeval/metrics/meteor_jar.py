@@ -142,21 +142,3 @@ def meteor(
 ) -> tuple[float, np.ndarray]:
     with MeteorJar() as jar:
         return jar.score(hyps, refs, advance)
-
-
-def meteor_estimator(stats: list[str]):
-    """Bootstrap estimator of corpus METEOR: the jar's own EVAL over the resampled statistics lines (a line
-    repeated as often as its image was drawn). The JVM starts on the first resample and stays for the rest."""
-    import atexit
-
-    state: dict[str, MeteorJar] = {}
-
-    def estimate(weights: np.ndarray) -> float:
-        if "jar" not in state:
-            state["jar"] = MeteorJar()
-            atexit.register(state["jar"].close)
-        counts = np.asarray(weights, dtype=np.int64)
-        resampled = [line for line, k in zip(stats, counts) for _ in range(k)]
-        return state["jar"].evaluate(resampled)[0] if resampled else 0.0
-
-    return estimate

@@ -85,6 +85,38 @@ def _entries(key: np.ndarray, sent: np.ndarray):
     return sent_sorted[first], dense[first], np.diff(np.r_[first, len(order)]), len(keys), keys
 
 
+def _compose(digits: list[np.ndarray], base: int) -> np.ndarray:
+    """The exact key of k-grams given as k columns of token ids: base-``base`` digits (one int64), or the
+    record (digits of the first k-1 tokens, last token) when k digits do not fit."""
+    k = len(digits)
+    pair = base**k >= MAX_EXACT_KEY
+    head = digits[0].astype(np.int64, copy=True)
+    for column in digits[1 : k - 1 if pair else k]:
+        head = head * base + column
+    if not pair:
+        return head
+    key = np.empty(len(head), dtype=KEY_PAIR)
+    key["hi"], key["lo"] = head, digits[k - 1]
+    return key
+
+
+def _digits(keys: np.ndarray, k: int, base: int) -> list[np.ndarray]:
+    """The k columns of token ids of k-gram keys (``_compose``'s inverse)."""
+    pair = keys.dtype == KEY_PAIR
+    head = (keys["hi"] if pair else keys).astype(np.int64, copy=True)
+    columns: list[np.ndarray] = [head] * (k - 1 if pair else k)
+    for j in range(len(columns) - 1, -1, -1):
+        columns[j] = head % base
+        head = head // base
+    return columns + ([keys["lo"].astype(np.int64)] if pair else [])
+
+
+def rebase(keys: np.ndarray, k: int, base: int, new_ids: np.ndarray, new_base: int) -> np.ndarray:
+    """k-gram keys over another vocabulary: each token id t becomes ``new_ids[t]`` in base ``new_base``. An
+    increasing ``new_ids`` keeps ascending keys ascending (same-length digit strings sort alike)."""
+    return _compose([new_ids[d] for d in _digits(keys, k, base)], new_base)
+
+
 def _pool():
     global _POOL
     if _POOL is None:
@@ -117,15 +149,7 @@ def count_ngrams(
 
     def order_k(k: int):
         pos = np.flatnonzero(remaining >= k)
-        head = tok[pos]
-        for j in range(1, k - 1 if base**k >= MAX_EXACT_KEY else k):
-            head = head * base + tok[pos + j]
-        if base**k < MAX_EXACT_KEY:
-            key = head
-        else:  # the first k-1 tokens' digits, then the last token
-            key = np.empty(len(pos), dtype=KEY_PAIR)
-            key["hi"], key["lo"] = head, tok[pos + k - 1]
-        return _entries(key, sent_of_tok[pos])
+        return _entries(_compose([tok[pos + j] for j in range(k)], base), sent_of_tok[pos])
 
     orders = range(1, n + 1)
     results = list(_pool().map(order_k, orders)) if parallel else [order_k(k) for k in orders]
@@ -211,3 +235,51 @@ def caption_ngrams(
     tokens = hyps if isinstance(hyps, CaptionTokens) else caption_tokens(hyps, refs or [])
     counts = count_ngrams(tokens.encoded, n, base=base)
     return CaptionNgrams(counts, tokens.num_images, tokens.ref_owner, tokens.refs_per_image)
+
+
+@dataclass
+class ReferenceNgrams:
+    """The references' n-gram counts of some images, counted once for many sets of hypotheses: sentence j is
+    reference j, owned by image ``ref_owner[j]``; keys over the references' own vocabulary (``base``)."""
+
+    counts: NgramCounts
+    base: int
+    ref_owner: np.ndarray
+    refs_per_image: np.ndarray
+
+    @staticmethod
+    def count(encoded: Encoded, refs_per_image: np.ndarray, n: int, base: int) -> ReferenceNgrams:
+        owner = np.repeat(np.arange(len(refs_per_image), dtype=np.int64), refs_per_image)
+        return ReferenceNgrams(count_ngrams(encoded, n, base=base), base, owner, refs_per_image)
+
+
+def join_ngrams(hyps: NgramCounts, base: int, refs: ReferenceNgrams, ref_ids: np.ndarray) -> CaptionNgrams:
+    """The ``CaptionNgrams`` of hypotheses (counted over a vocabulary of ``base`` tokens) and of their images'
+    prepared references (``ref_ids``: each reference token's id in that vocabulary, increasing), equal to
+    counting them together: per order, n-gram ids are ranks of the joint keys, and the entries keep the
+    order counting them together gives them (by n-gram, then sentence)."""
+    num_images = hyps.num_sentences
+    split, num_grams, keys = {}, [], []
+    for k in range(1, hyps.n + 1):
+        ref_keys, h_keys = rebase(refs.counts.keys[k - 1], k, refs.base, ref_ids, base), hyps.keys[k - 1]
+        # both ascending: merge them by position (the rank of each in the joint keys), no sort
+        idx, found = lookup(ref_keys, h_keys)
+        new = h_keys[~found]
+        ref_pos = np.arange(len(ref_keys)) + np.searchsorted(new, ref_keys)
+        new_pos = np.arange(len(new)) + np.searchsorted(ref_keys, new)
+        joint = np.empty(len(ref_keys) + len(new), dtype=ref_keys.dtype)
+        joint[ref_pos], joint[new_pos] = ref_keys, new
+        h_rank = np.empty(len(h_keys), dtype=np.int64)
+        h_rank[found], h_rank[~found] = ref_pos[idx[found]], new_pos
+        h_gram, r_gram = h_rank[hyps.gram[k - 1]], ref_pos[refs.counts.gram[k - 1]]
+        r_sent = refs.counts.sent[k - 1]
+        split[k] = (
+            (hyps.sent[k - 1], h_gram, hyps.count[k - 1]),
+            (r_sent, refs.ref_owner[r_sent], r_gram, refs.counts.count[k - 1]),
+        )
+        num_grams.append(len(joint))
+        keys.append(joint)
+    lengths = np.concatenate([hyps.lengths, refs.counts.lengths])
+    # the entries are the split's: CaptionNgrams.split is how BLEU and CIDEr-D read them
+    counts = NgramCounts(hyps.n, lengths, [], [], [], num_grams, keys)
+    return CaptionNgrams(counts, num_images, refs.ref_owner, refs.refs_per_image, split)

@@ -19,13 +19,14 @@ the variant (``VARIANTS``), and the signature records it:
   are not stripped, and get punctuation processing only, only when not all identical.
 - ``harness`` (VLMEvalKit's ``process_answer``): both sides always stripped and fully normalised.
 
-Each distinct string is normalised once per run.
+Each distinct string is normalised once per run. ``vqa_scores`` also gives each question's number of
+matching answers, which decides whether it failed (``vlmeval.metrics.errors``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -169,14 +170,35 @@ def _leave_one_out(matches: tuple[bool, ...]) -> float:
     return float(sum(accs)) / len(accs)
 
 
+def full_normaliser() -> Callable[[str], str]:
+    """VQA's full normalisation of one string (stripped, punctuation, number words, articles: the harness's
+    ``process_answer``), each distinct string normalised once."""
+    cache = _Cache()
+    return lambda text: cache.apply("full", _clean(text))
+
+
+@dataclass(frozen=True)
+class VqaScores:
+    accuracy: list[float]  # per question, in [0, 1], unrounded
+    matches: list[int]  # per question: the human answers equal to the prediction, as the variant compares
+
+
 def vqa_accuracy_per_question(
     predictions: Sequence[str], answers: Sequence[Sequence[str]], variant: str = "official-2021"
 ) -> list[float]:
     """Per-question accuracy in [0, 1] (unrounded), for the named variant."""
+    return vqa_scores(predictions, answers, variant).accuracy
+
+
+def vqa_scores(
+    predictions: Sequence[str], answers: Sequence[Sequence[str]], variant: str = "official-2021"
+) -> VqaScores:
+    """Per-question accuracy (unrounded) and how many human answers matched, for the named variant."""
     spec = VARIANTS[variant]
     cache = _Cache()
-    loo: dict[tuple[bool, ...], float] = {}
+    loo: dict[tuple[bool, ...], tuple[float, int]] = {}
     out = []
+    counts = []
     for pred, golds in zip(predictions, answers):
         if not golds:
             raise ValueError("a question needs at least one answer")
@@ -190,11 +212,12 @@ def vqa_accuracy_per_question(
             golds = [cache.apply(spec.split_answers, a) for a in golds]
             pred = cache.apply(spec.prediction_split, pred)
         matches = tuple(g == pred for g in golds)
-        score = loo.get(matches)
-        if score is None:
-            score = loo[matches] = _leave_one_out(matches)
-        out.append(score)
-    return out
+        found = loo.get(matches)
+        if found is None:
+            found = loo[matches] = (_leave_one_out(matches), sum(matches))
+        out.append(found[0])
+        counts.append(found[1])
+    return VqaScores(out, counts)
 
 
 def official_round(value: float, digits: int = 2) -> float:

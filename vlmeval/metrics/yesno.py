@@ -296,7 +296,12 @@ def score_yesno(
         judge_vlmevalkit=((codes & 4) != 0).astype(np.int8),
         refused=((codes & 8) != 0).astype(np.int8),
     )
-    if images is not None and categories is not None and n and all(c in MME_SUBTASKS for c in categories):
+    return with_mme(scores, categories, images)
+
+
+def with_mme(scores: YesNoScores, categories: Sequence[str | None] | None, images: Sequence[str | None] | None):
+    """``scores`` with MME's acc+ and score when ``images`` is given and every category is an MME subtask."""
+    if images is not None and categories is not None and len(scores) and all(c in MME_SUBTASKS for c in categories):
         scores.mme = mme_scores(scores.correct, categories, images)
     return scores
 

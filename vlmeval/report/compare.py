@@ -1,6 +1,8 @@
 """``vlmeval compare BASE.json NEW.json``: per metric, the delta, its paired-bootstrap interval, and the
 p-values of sacrebleu's paired bootstrap and approximate randomisation tests, over the ids both runs share.
-Everything comes from the reports' per-sample statistics: the inputs are not needed again."""
+Everything comes from the reports' per-sample statistics: the inputs are not needed again. What any
+comparison of runs needs (the task and signature checks, estimators aligned on the samples every report has,
+the ``--max-drop`` gate) is here once; ``runs.py`` compares series of runs and the blind ablation with it."""
 
 from __future__ import annotations
 
@@ -18,8 +20,9 @@ SIGNIFICANCE = 0.05
 
 
 def _comparable(signature: str) -> str:
-    """A signature without what does not change the number: the version and the interval settings."""
-    return re.sub(r"\|(ci:[^|]*|v:[^|]*)", "", signature)
+    """A signature without what does not change the number: the version, the interval settings, and which
+    of two implementations tested equal ran (METEOR's ``impl:py`` or ``impl:jar``)."""
+    return re.sub(r"\|(ci:[^|]*|v:[^|]*|impl:[^|]*)", "", signature)
 
 
 def _subset(est: Estimator, rows: np.ndarray) -> Estimator:
@@ -46,6 +49,99 @@ class Comparison:
         }  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Settings:
+    """How a comparison of runs tests (``compare_reports``'s keywords): resamples and trials of the two
+    paired tests, their seed, whether differing signatures are compared anyway, and whose p-value decides."""
+
+    resamples: int = 1000
+    trials: int = 10000
+    seed: int = 12345
+    force: bool = False
+    test: str = "paired-bootstrap"
+
+    def recorded(self) -> dict[str, Any]:
+        """What the comparison's JSON records of them."""
+        return {"test": self.test, "resamples": self.resamples, "trials": self.trials, "seed": self.seed}
+
+
+PAIRED_TESTS = ("paired-bootstrap", "approx-randomization")
+P_KEYS = {"paired-bootstrap": "p_paired_bootstrap", "approx-randomization": "p_approx_randomization"}
+CIDER_NOTE = "CIDEr is compared on per-image scores with each run's own IDF (the IDF is not resampled)"
+
+
+def check_settings(test: str, resamples: int, trials: int, seed: int) -> None:
+    """A paired comparison's settings, checked before any work."""
+    if test not in PAIRED_TESTS:
+        raise VlmevalError(f"--test must be one of {', '.join(PAIRED_TESTS)}, got {test!r}")
+    for flag, value in (("--bootstrap", resamples), ("--trials", trials)):
+        if not 1 <= value <= 1_000_000:
+            raise VlmevalError(f"{flag} must be in [1, 1000000], got {value}")
+    if not 0 <= seed < 2**63:
+        raise VlmevalError(f"--seed must be in [0, 2^63), got {seed}")
+
+
+def check_comparable(reports: list, force: bool) -> list[str]:
+    """One task, and every metric the first report shares with another signed alike (but for what does not
+    change the number); with ``force`` a difference is a warning (returned), else an error."""
+    first = reports[0]
+    for other in reports[1:]:
+        if other.task != first.task:
+            raise VlmevalError(f"cannot compare a {first.task} report with a {other.task} report")
+    differ = [(k, other) for other in reports[1:] for k in first.metrics if k in other.metrics
+              and k in first.signature and k in other.signature
+              and _comparable(first.signature[k]) != _comparable(other.signature[k])]  # fmt: skip
+    if not differ:
+        return []
+    detail = "; ".join(f"{k}: {first.signature[k]} vs {other.signature[k]}" for k, other in differ[:3])
+    if not force:
+        raise VlmevalError(
+            f"the reports' signatures differ, so their numbers are not comparable ({detail}); --force compares anyway"
+        )
+    return [f"signatures differ ({detail}); compared because of --force"]
+
+
+@dataclass
+class Aligned:
+    """Every report's estimators restricted to the samples all the reports have, in the first report's order:
+    row i of each is the same sample, as the paired tests need."""
+
+    estimators: dict[str, list[Estimator]]  # metric -> one estimator per report
+    shared: dict[str, int]  # id list -> how many samples all the reports have
+    sizes: dict[str, list[int]]  # id list -> how many samples each report has
+    untested: list[str]  # metrics every report has, without per-sample statistics to test them on
+
+
+def align(reports: list) -> Aligned:
+    found = [estimators_for(r, proxies=True) for r in reports]
+    first, others = found[0][0], [groups for groups, _ in found[1:]]
+    untested = [k for k in found[0][1] if all(k in r.metrics for r in reports[1:])]
+    aligned = Aligned({}, {}, {}, untested)
+    for group, estimators in first.items():
+        if any(group not in groups for groups in others):
+            continue
+        ids = [str(i) for i in reports[0].per_sample[group]]
+        indexes = [{str(i): j for j, i in enumerate(r.per_sample[group])} for r in reports[1:]]
+        common = [(i, *(index[k] for index in indexes)) for i, k in enumerate(ids) if all(k in index for index in indexes)]
+        if not common:
+            raise VlmevalError(f"the {'two ' if len(reports) == 2 else ''}reports share no sample ids")
+        rows = np.array(common).T  # [report, shared sample]
+        aligned.shared[group] = len(common)
+        aligned.sizes[group] = [len(ids), *(len(index) for index in indexes)]
+        for key, est in estimators.items():
+            if all(key in groups[group] for groups in others):
+                each = [est, *(groups[group][key] for groups in others)]
+                aligned.estimators[key] = [_subset(e, r) for e, r in zip(each, rows)]
+    return aligned
+
+
+def paired_row(result) -> dict[str, Any]:
+    return {
+        "base": result.base, "new": result.new, "delta": result.delta, "ci": result.ci,
+        "p_paired_bootstrap": result.p_bootstrap, "p_approx_randomization": result.p_randomization,
+    }  # fmt: skip
+
+
 def compare_reports(
     base,
     new,
@@ -56,77 +152,62 @@ def compare_reports(
     force: bool = False,
     test: str = "paired-bootstrap",
 ) -> Comparison:
-    if base.task != new.task:
-        raise VlmevalError(f"cannot compare a {base.task} report with a {new.task} report")
-    warnings: list[str] = []
-    differ = [k for k in base.metrics if k in new.metrics and k in base.signature and k in new.signature
-              and _comparable(base.signature[k]) != _comparable(new.signature[k])]  # fmt: skip
-    if differ:
-        detail = "; ".join(f"{k}: {base.signature[k]} vs {new.signature[k]}" for k in differ[:3])
-        if not force:
-            raise VlmevalError(
-                f"the reports' signatures differ, so their numbers are not comparable ({detail}); --force compares anyway"
-            )
-        warnings.append(f"signatures differ ({detail}); compared because of --force")
-    base_groups, base_missing = estimators_for(base, proxies=True)
-    new_groups, _ = estimators_for(new, proxies=True)
+    warnings = check_comparable([base, new], force)
+    aligned = align([base, new])
     if "CIDEr" in base.metrics:
-        warnings.append(
-            "CIDEr is compared on per-image scores with each run's own IDF (the IDF is not resampled)"
-        )
-    rows: dict[str, dict[str, Any]] = {}
-    shared: dict[str, int] = {}
-    for group, estimators in base_groups.items():
-        if group not in new_groups:
-            continue
-        base_ids = [str(i) for i in base.per_sample[group]]
-        new_index = {str(i): j for j, i in enumerate(new.per_sample[group])}
-        common = [(i, new_index[k]) for i, k in enumerate(base_ids) if k in new_index]
-        if not common:
-            raise VlmevalError("the two reports share no sample ids")
-        if len(common) < len(base_ids) or len(common) < len(new_index):
-            warnings.append(
-                f"compared on the {len(common)} samples both runs have ({len(base_ids)} in BASE, {len(new_index)} in NEW)"
-            )
-        b_rows = np.array([c[0] for c in common])
-        n_rows = np.array([c[1] for c in common])
-        shared[group] = len(common)
-        for key, est in estimators.items():
-            if key not in new_groups[group]:
-                continue
-            result = paired_tests(
-                _subset(est, b_rows), _subset(new_groups[group][key], n_rows), resamples, trials, seed
-            )
-            rows[key] = {
-                "base": result.base, "new": result.new, "delta": result.delta, "ci": result.ci,
-                "p_paired_bootstrap": result.p_bootstrap, "p_approx_randomization": result.p_randomization,
-            }  # fmt: skip
-    skipped = [k for k in base_missing if k in new.metrics]
-    if skipped:
-        warnings.append(f"not compared: {', '.join(skipped)} (no per-sample statistics in the reports)")
-    return Comparison(base.task, rows, shared, test, resamples, trials, seed, warnings)
+        warnings.append(CIDER_NOTE)
+    for group, count in aligned.shared.items():
+        sizes = aligned.sizes[group]
+        if count < max(sizes):
+            warnings.append(f"compared on the {count} samples both runs have ({sizes[0]} in BASE, {sizes[1]} in NEW)")
+    rows = {
+        key: paired_row(paired_tests(b, n, resamples, trials, seed)) for key, (b, n) in aligned.estimators.items()
+    }
+    if aligned.untested:
+        warnings.append(f"not compared: {', '.join(aligned.untested)} (no per-sample statistics in the reports)")
+    return Comparison(base.task, rows, aligned.shared, test, resamples, trials, seed, warnings)
+
+
+def parse_max_drop(spec: str, keys) -> tuple[str, float]:
+    """``--max-drop METRIC=DELTA`` as (the metric's key among ``keys``, DELTA)."""
+    name, sep, value = spec.partition("=")
+    try:
+        delta = float(value)
+    except ValueError:
+        raise VlmevalError(f"--max-drop takes METRIC=DELTA, got {spec!r}") from None
+    if not sep or not math.isfinite(delta) or delta < 0:
+        raise VlmevalError(f"--max-drop takes METRIC=DELTA with a finite DELTA >= 0, got {spec!r}")
+    key = next((k for k in keys if k.lower() == name.strip().lower()), None)
+    if key is None:
+        raise VlmevalError(f"cannot gate on {name!r}: compared metrics are {', '.join(keys)}")
+    return key, delta
+
+
+def drop_gate(task: str, key: str, max_drop: float, delta: float, p: float) -> dict[str, Any]:
+    """The gate on ``delta`` (new - base): failed when new is worse by more than ``max_drop`` and p < 0.05."""
+    from vlmeval.tasks import higher_is_better
+
+    worse_by = -delta if higher_is_better(task, key) else delta
+    passed = not (worse_by > max_drop and p < SIGNIFICANCE)
+    return {"metric": key, "max_drop": max_drop, "drop": worse_by, "p": p, "passed": passed}
 
 
 def drop_gates(comparison: Comparison, max_drops: list[str] | None) -> None:
     """``--max-drop METRIC=DELTA``: fails when NEW is worse than BASE by more than DELTA and the difference
     is significant (p < 0.05 under the chosen test)."""
-    from vlmeval.tasks import higher_is_better
-
     for spec in max_drops or []:
-        name, sep, value = spec.partition("=")
-        try:
-            delta = float(value)
-        except ValueError:
-            raise VlmevalError(f"--max-drop takes METRIC=DELTA, got {spec!r}") from None
-        if not sep or not math.isfinite(delta) or delta < 0:
-            raise VlmevalError(f"--max-drop takes METRIC=DELTA with a finite DELTA >= 0, got {spec!r}")
-        key = next((k for k in comparison.rows if k.lower() == name.strip().lower()), None)
-        if key is None:
-            raise VlmevalError(f"cannot gate on {name!r}: compared metrics are {', '.join(comparison.rows)}")
+        key, max_drop = parse_max_drop(spec, comparison.rows)
         row = comparison.rows[key]
-        worse_by = -row["delta"] if higher_is_better(comparison.task, key) else row["delta"]
-        p = row["p_paired_bootstrap" if comparison.test == "paired-bootstrap" else "p_approx_randomization"]
-        passed = not (worse_by > delta and p < SIGNIFICANCE)
-        comparison.gates.append(
-            {"metric": key, "max_drop": delta, "drop": worse_by, "p": p, "passed": passed}
-        )
+        comparison.gates.append(drop_gate(comparison.task, key, max_drop, row["delta"], row[P_KEYS[comparison.test]]))
+
+
+def failed_gates_note(gates: list[dict[str, Any]]) -> str | None:
+    """The line saying which ``--max-drop`` gates failed, or None."""
+    failed = [g for g in gates if not g["passed"]]
+    if not failed:
+        return None
+    return "gate failed: " + ", ".join(
+        f"{g['metric']} dropped {g['drop']:.4g}" + (f" from {g['against']} to {g['run']}" if "run" in g else "")
+        + f" (max {g['max_drop']:g}, p={g['p']:.3g})"
+        for g in failed
+    )

@@ -65,6 +65,52 @@ class printing:
         return False
 
 
+def print_json(data: object) -> None:
+    """A result as indented JSON on stdout (NaN and infinity as null, as in the files)."""
+    import json
+
+    from vlmeval.report.report import _clean
+
+    with printing():
+        sys.stdout.write(json.dumps(_clean(data), ensure_ascii=False, indent=1) + "\n")
+        sys.stdout.flush()
+
+
+def show(parts: list, wide: bool = False) -> None:
+    """Rich renderables on stdout, in order; ``Text`` items soft-wrap (a long line stays whole in a pipe).
+    ``wide``: in a pipe or file, as wide as the widest table needs (whole rows beat 80-column folding)."""
+    from rich.measure import Measurement
+    from rich.text import Text
+
+    with printing():
+        out = stdout()
+        if wide and not out.is_terminal:
+            unbounded = out.options.update_width(10_000)
+            out.width = max([out.width, *(Measurement.get(out, unbounded, p).maximum for p in parts)])
+        for part in parts:
+            out.print(part, soft_wrap=isinstance(part, Text))
+
+
+def show_comparison(result, fmt: str, quiet: bool, names: tuple = (), html_path: object = None) -> bool:
+    """A comparison (a pair, runs, a blind run): its warnings, its tables or JSON, where its page went, and
+    the --max-drop gates that failed; whether they all passed."""
+    from vlmeval.report.compare import failed_gates_note
+
+    warn(result.warnings, quiet)
+    if fmt == "json":
+        print_json(result.to_dict())
+    else:
+        from vlmeval.report.table import comparison_parts
+
+        show(comparison_parts(result, list(names)), wide=True)
+    if html_path is not None and not quiet:
+        note(f"HTML report written to {html_path}")
+    failed = failed_gates_note(result.gates)
+    if failed and not quiet:
+        note(failed)
+    return failed is None
+
+
 def error(message: str) -> None:
     from rich.text import Text
 

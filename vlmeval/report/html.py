@@ -209,9 +209,26 @@ def _failure_rows(report: Report) -> list[dict[str, Any]]:
                 "gt_boxes": gt,
                 "pred_boxes": pred,
                 "image": row.get("image"),
+                "error_type": row.get("error_type"),
             }
         )
     return rows
+
+
+def error_type_svgs(report: Report) -> list[str]:
+    """One bar chart per error-type breakdown (``error_type``, and a second retrieval direction's
+    ``i2t_error_type``): how many failures of each type, with the failure rate in the title."""
+    charts = []
+    for group, table in (report.breakdown or {}).items():
+        if not group.endswith("error_type") or not isinstance(table, dict) or not table:
+            continue
+        counts = [row.get("count") if isinstance(row, dict) else None for row in table.values()]
+        failed = sum(c for c in counts if isinstance(c, (int, float)))
+        samples = report.per_sample.get(group[: -len("error_type")] + "ids") or report.per_sample.get("ids") or []
+        of = f" of {len(samples)}" if samples else ""
+        title = f"{failed}{of} failed, by {group.replace('_', ' ')}"
+        charts.append(bars_svg(list(table), counts, title))
+    return [c for c in charts if c]
 
 
 def _plots(report: Report) -> list[str]:
@@ -220,6 +237,7 @@ def _plots(report: Report) -> list[str]:
         k
         for k, v in report.per_sample.items()
         if k in report.metrics and isinstance(v, list) and any(isinstance(x, (int, float)) for x in v[:1000])
+        and k != "failure_rate"  # 0 or 1 per sample: the error-type chart shows it
     ]
     for key in numeric:
         title = "IoU of each sample" if key == "mean_iou" else f"{key} per sample"
@@ -239,8 +257,9 @@ def _plots(report: Report) -> list[str]:
                 curve["recall"], series, "Precision/recall (COCO, all areas, 100 dets)", "recall", "precision"
             )
         )
+    plots += error_type_svgs(report)
     for group, table in (report.breakdown or {}).items():
-        if group == "iou_threshold" or not isinstance(table, dict) or not table:
+        if group == "iou_threshold" or group.endswith("error_type") or not isinstance(table, dict) or not table:
             continue
         first = next(iter(table.values()))
         if not isinstance(first, dict):
@@ -269,13 +288,20 @@ def _breakdowns(report: Report) -> list[dict[str, Any]]:
     return out
 
 
-def render_html(report: Report, source: str | None = None) -> str:
-    from jinja2 import Environment, PackageLoader, select_autoescape
+def _template(name: str, strict: bool = False):
+    """A page template; every value it is given is HTML-escaped unless marked safe (our own SVG). ``strict``:
+    a name the template uses and was not given is an error, not an empty string."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, Undefined, select_autoescape
 
     env = Environment(
-        loader=PackageLoader("vlmeval.report", "templates"), autoescape=select_autoescape(["html", "j2"])
-    )
-    template = env.get_template("report.html.j2")
+        loader=PackageLoader("vlmeval.report", "templates"), autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined if strict else Undefined,
+    )  # fmt: skip
+    return env.get_template(name)
+
+
+def render_html(report: Report, source: str | None = None) -> str:
+    template = _template("report.html.j2")
     from markupsafe import Markup
 
     metrics = [
@@ -302,11 +328,144 @@ def render_html(report: Report, source: str | None = None) -> str:
 
 def write_html(report: Report, path: str | Path, source: str | None = None) -> None:
     """Written atomically, like the JSON report."""
+    _write_page(render_html(report, source), path)
+
+
+def _write_page(text: str, path: str | Path) -> None:
     from vlmeval.errors import VlmevalError
     from vlmeval.report.report import write_atomic
 
-    text = render_html(report, source)
     try:
         write_atomic(path, lambda handle: handle.write(text))
     except OSError as exc:
         raise VlmevalError(f"cannot write the HTML report to {path}: {exc.strerror or exc}") from None
+
+
+# The series page (``vlmeval compare A B C ... --html``, ``vlmeval report A B C ... --html``): the run table on
+# top, then each metric over the steps (or the runs as given) with its 95% interval band and the peak marked.
+SERIES_W, SERIES_H = 420, 230
+SERIES_TICKS = 12  # x labels shown at most (every k-th beyond)
+
+
+def series_svg(xs: list[float], values: list[float | None], intervals: list[list[float] | None],
+               peak: int | None, title: str, ticks: list[str], xlabel: str, peak_note: str = "") -> str:  # fmt: skip
+    """One metric over the runs: the values joined by a line, the intervals as a band (and a whisker at each
+    run), the peak circled; every point says its run, value and interval on hover."""
+    shown = [i for i, v in enumerate(values) if v is not None and math.isfinite(v)]
+    if not shown:
+        return ""
+    spread = [values[i] for i in shown] + [v for i in shown if intervals[i] for v in intervals[i]]
+    low, high = min(spread), max(spread)
+    pad = (high - low) * 0.08 or max(abs(high), 1.0) * 0.05
+    low, high = low - pad, high + pad
+    x0, x1 = min(xs), max(xs)
+    left, right, top, bottom = 52, 14, 38, 42  # room above the plot for the peak's label
+    plot_w, plot_h = SERIES_W - left - right, SERIES_H - top - bottom
+
+    def px(x: float) -> float:
+        return left + (plot_w * (x - x0) / (x1 - x0) if x1 > x0 else plot_w / 2)
+
+    def py(y: float) -> float:
+        return top + plot_h * (high - y) / (high - low)
+
+    parts = [
+        f'<svg class="plot series" role="img" aria-label="{_esc(title)}" viewBox="0 0 {SERIES_W} {SERIES_H}" '
+        f'width="{SERIES_W}" height="{SERIES_H}" xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="{SERIES_W / 2}" y="15" text-anchor="middle" class="t">{_esc(title)}</text>',
+    ]
+    banded = [i for i in shown if intervals[i]]
+    if len(banded) >= 2:
+        upper = [(px(xs[i]), py(intervals[i][1])) for i in banded]
+        lower = [(px(xs[i]), py(intervals[i][0])) for i in reversed(banded)]
+        edge = upper + lower
+        parts.append(f'<polygon class="band" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in edge)}"/>')
+    for i in banded:
+        x = px(xs[i])
+        low_y, high_y = py(intervals[i][0]), py(intervals[i][1])
+        parts.append(f'<line class="whisker" x1="{x:.1f}" y1="{low_y:.1f}" x2="{x:.1f}" y2="{high_y:.1f}"/>')
+    line = " ".join(f"{px(xs[i]):.1f},{py(values[i]):.1f}" for i in shown)
+    parts.append(f'<polyline class="trend" fill="none" points="{line}"/>')
+    for i in shown:
+        ci = f" [{intervals[i][0]:.4g}, {intervals[i][1]:.4g}]" if intervals[i] else ""
+        parts.append(f'<circle class="pt" cx="{px(xs[i]):.1f}" cy="{py(values[i]):.1f}" r="3.5">'
+                     f"<title>{_esc(ticks[i])}: {values[i]:.4g}{ci}</title></circle>")  # fmt: skip
+    if peak is not None and peak in shown:
+        x, y = px(xs[peak]), py(values[peak])
+        parts.append(f'<circle class="peak" cx="{x:.1f}" cy="{y:.1f}" r="7"><title>peak: {_esc(ticks[peak])}'
+                     f"{_esc(peak_note)}</title></circle>"
+                     f'<text class="l peak-label" x="{x:.1f}" y="{y - 10:.1f}" text-anchor="middle">'
+                     f"peak{_esc(peak_note)}</text>")  # fmt: skip
+    base = top + plot_h
+    every = max(1, math.ceil(len(xs) / SERIES_TICKS))
+    parts += [
+        f'<line x1="{left}" y1="{base}" x2="{SERIES_W - right}" y2="{base}" class="axis"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" class="axis"/>',
+        f'<text x="{left - 4}" y="{top + 8}" text-anchor="end" class="l">{high:.4g}</text>',
+        f'<text x="{left - 4}" y="{base}" text-anchor="end" class="l">{low:.4g}</text>',
+        *(f'<text x="{px(xs[i]):.1f}" y="{base + 14}" text-anchor="middle" class="l">{_esc(ticks[i][:12])}</text>'
+          for i in range(0, len(xs), every)),
+        f'<text x="{left + plot_w / 2}" y="{base + 32}" text-anchor="middle" class="l">{_esc(xlabel)}</text>',
+        "</svg>",
+    ]  # fmt: skip
+    return "".join(parts)
+
+
+def _series_plots(comparison) -> list[str]:
+    steps = comparison.order == "step"
+    runs = comparison.runs
+    xs = [float(run.meta["step"]) if steps else float(i + 1) for i, run in enumerate(runs)]
+    ticks = [f"{run.meta['step']:g}" if steps else run.label for run in runs]
+    plots = []
+    for key in comparison.scale:
+        peak = (comparison.peak or {}).get(key)
+        index = next((i for i, run in enumerate(runs) if peak and run.label == peak["label"]), None)
+        note = ""
+        if peak and peak["declined"]:
+            note = f", declined to step {peak['last_step']:g} (p={peak['p_decline']:.3g})"
+        svg = series_svg(xs, [run.metrics[key]["value"] for run in runs], [run.metrics[key]["ci"] for run in runs],
+                         index, key, ticks, "step" if steps else "run (as given)", note)  # fmt: skip
+        if svg:
+            plots.append(svg)
+    return plots
+
+
+def render_runs_html(comparison) -> str:
+    """The series page of a ``RunComparison``: every user string (labels, meta, metric names) escaped."""
+    from markupsafe import Markup
+
+    from vlmeval.report.table import interval_text, metric_text
+
+    task, scale, meta = comparison.task, comparison.scale, comparison.meta_columns()
+    rows = [
+        {
+            "label": run.label,
+            "meta": ["–" if run.meta.get(k) is None else run.meta[k] for k in meta],
+            "cells": [
+                {"value": metric_text(task, key, run.metrics[key]["value"], scale[key]),
+                 "ci": interval_text(run.metrics[key]["ci"], scale[key]),
+                 "best": comparison.best.get(key, {}).get("run") == run.label}
+                for key in scale
+            ],
+        }
+        for run in comparison.runs
+    ]  # fmt: skip
+    best = []
+    for key, row in comparison.best.items():
+        peak = (comparison.peak or {}).get(key)
+        best.append({
+            "key": key, "run": row["run"], "runner_up": row.get("runner_up", "–"), "p": _fmt(row.get("p")),
+            "delta": _fmt(row.get("delta")), "peak": peak,
+            "drop": "–" if not peak else metric_text(task, key, peak["drop"], scale[key]),
+            "drop_ci": "" if not peak else interval_text(peak["drop_ci"], scale[key]),
+            "p_decline": "–" if not peak else _fmt(peak["p_decline"]),
+        })  # fmt: skip
+    shared = ", ".join(str(n) for n in comparison.shared.values())
+    return _template("runs.html.j2", strict=True).render(
+        c=comparison, meta=meta, keys=list(scale), rows=rows, best=best, shared=shared,
+        plots=[Markup(p) for p in _series_plots(comparison)],
+    )  # fmt: skip
+
+
+def write_runs_html(comparison, path: str | Path) -> None:
+    """Written atomically, like the JSON report."""
+    _write_page(render_runs_html(comparison), path)

@@ -27,7 +27,7 @@ SUMMARY = ("schema", "task", "metrics", "scale", "ci", "signature", "counts", "g
 FIELD_TYPES = {
     "task": str, "metrics": dict, "scale": dict, "signature": dict, "counts": dict, "per_sample": dict,
     "inputs": list, "environment": dict, "breakdown": dict, "ci": dict, "gates": list, "failures": list,
-    "options": dict, "warnings": list, "stats": dict, "meta": dict,
+    "options": dict, "warnings": list, "stats": dict, "meta": dict, "shard": dict,
 }  # fmt: skip
 _JSON_NAMES = {dict: "an object", list: "a list", str: "a string"}
 
@@ -51,6 +51,8 @@ class Report:
     # per-sample sufficient statistics for corpus metrics (not in the schema's required keys)
     stats: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)  # run facts (--meta KEY=VALUE): step, model, lr...
+    # a partial report (--shard I/N): which part, and what vlmeval merge needs (vlmeval.shard)
+    shard: dict[str, Any] = field(default_factory=dict)
     schema: str = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,7 +61,7 @@ class Report:
         ordered.update(
             {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("schema", "task")}
         )
-        for optional in ("stats", "meta"):  # written only when there is something to write
+        for optional in ("stats", "meta", "shard"):  # written only when there is something to write
             if not ordered[optional]:
                 del ordered[optional]
         return ordered
@@ -89,6 +91,22 @@ class Report:
         if path is not None:
             out["report"] = str(path)
         return out
+
+    def save(self, path: str | Path) -> None:
+        """Write the report as the CLI writes it (atomically; a ``.gz`` name is gzipped)."""
+        write_report(self, path)
+
+    def to_wandb(self, prefix: str = "") -> dict[str, float]:
+        """The flat dict ``wandb.log`` takes: every metric, and its interval as ``<metric>_ci_low/_high``."""
+        out = {f"{prefix}{k}": v for k, v in self.metrics.items() if v is not None}
+        for key, (low, high) in self.ci.items():
+            out[f"{prefix}{key}_ci_low"], out[f"{prefix}{key}_ci_high"] = low, high
+        return out
+
+    @property
+    def passed(self) -> bool:
+        """Whether every gate passed (True without gates)."""
+        return all(g["passed"] for g in self.gates)
 
     @property
     def primary(self) -> str | None:
@@ -157,14 +175,32 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def write_json_atomic(data: Any, path: str | Path, indent: int | None = 1) -> None:
+# fields whose values are long lists (one number or statistic per sample): written compact, one line each
+LONG_FIELDS = ("per_sample", "stats", "shard")
+
+
+def dumps_json(data: dict[str, Any]) -> str:
+    """A report (or any dict) as JSON people can read and programs can write fast: one top-level field a
+    line, small fields indented, and the long per-sample lists one compact line each through json's C
+    encoder (an indented dump runs the pure-Python encoder over every number)."""
+
+    def one(value: Any, indent: int | None) -> str:
+        return json.dumps(value, indent=indent, ensure_ascii=False, allow_nan=False)
+
+    parts = []
+    for key, value in _clean(data).items():
+        if key in LONG_FIELDS and isinstance(value, dict) and value:
+            text = "{\n" + ",\n".join(f"  {one(k, None)}: {one(v, None)}" for k, v in value.items()) + "\n }"
+        else:
+            text = one(value, 1).replace("\n", "\n ")
+        parts.append(f" {one(key, None)}: {text}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def write_json_atomic(data: Any, path: str | Path) -> None:
     """Write to a temporary file in the same directory, then rename: never a half-written file."""
-
-    def write(handle) -> None:
-        json.dump(_clean(data), handle, indent=indent, ensure_ascii=False, allow_nan=False)
-        handle.write("\n")
-
-    write_atomic(path, write)
+    text = dumps_json(data)
+    write_atomic(path, lambda handle: handle.write(text))
 
 
 def write_atomic(path: str | Path, write) -> None:
@@ -203,10 +239,8 @@ def write_atomic(path: str | Path, write) -> None:
 
 
 def write_report(report: Report, path: str | Path) -> None:
-    # indented for reading by eye; a large report compact (json's C encoder only runs without indent)
-    indent = 1 if len(report.per_sample.get("ids", ())) <= 20_000 else None
     try:
-        write_json_atomic(report.to_dict(), path, indent=indent)
+        write_json_atomic(report.to_dict(), path)
     except OSError as exc:
         raise VlmevalError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
 

@@ -32,10 +32,10 @@ def format_value(value: float | None, scale: str = "", digits: int | None = None
     return f"{value:.4f}"
 
 
-def _digits(report: Report, key: str) -> int | None:
+def _digits(task: str, key: str) -> int | None:
     from vlmeval.tasks import metric_info
 
-    metric = metric_info(report.task, key)
+    metric = metric_info(task, key)
     return metric.digits if metric is not None else None
 
 
@@ -48,13 +48,21 @@ def metrics_table(report: Report) -> Table:
         table.add_column("95% CI", justify="right", no_wrap=True)
     for key, value in report.metrics.items():
         scale = report.scale.get(key, "")
-        row = [data(key), format_value(value, scale, _digits(report, key)), scale]
+        row = [data(key), metric_text(report.task, key, value, scale), scale]
         if report.ci:
             interval = report.ci.get(key)
-            low_high = f"[{format_value(interval[0], scale)}, {format_value(interval[1], scale)}]" if interval else ""
-            row.append(Text(low_high))
+            row.append(Text(interval_text(interval, scale)))
         table.add_row(*row)
     return table
+
+
+def metric_text(task: str, key: str, value: float | None, scale: str) -> str:
+    """A metric's value as the tables show it (the digits its task declares)."""
+    return format_value(value, scale, _digits(task, key))
+
+
+def interval_text(interval: list[float] | None, scale: str) -> str:
+    return f"[{format_value(interval[0], scale)}, {format_value(interval[1], scale)}]" if interval else ""
 
 
 def signature_lines(report: Report) -> Text:
@@ -179,12 +187,18 @@ def renderables(report: Report, verbose: bool = False) -> list:
     return parts
 
 
+def _metric_rows(title: object, columns: tuple[str, ...], left: tuple[str, ...] = ("Metric",)) -> Table:
+    """A table of one row per metric: ``left`` columns hold text, the others numbers."""
+    table = Table(title=title, title_justify="left", show_edge=False, header_style="bold")
+    for column in columns:
+        table.add_column(column, justify="left" if column in left else "right")
+    return table
+
+
 def comparison_table(comparison, base_name: str, new_name: str) -> Table:
     """``vlmeval compare``: one row per metric with the delta, its interval and both tests' p-values."""
-    title = data(f"{new_name} vs {base_name}")
-    table = Table(title=title, title_justify="left", show_edge=False, header_style="bold")
-    for column in ("Metric", "Base", "New", "Delta", "95% CI of delta", "p (bootstrap)", "p (AR)"):
-        table.add_column(column, justify="left" if column == "Metric" else "right")
+    columns = ("Metric", "Base", "New", "Delta", "95% CI of delta", "p (bootstrap)", "p (AR)")
+    table = _metric_rows(data(f"{new_name} vs {base_name}"), columns)
     for key, row in comparison.rows.items():
         table.add_row(
             data(key),
@@ -196,6 +210,84 @@ def comparison_table(comparison, base_name: str, new_name: str) -> Table:
             f"{row['p_approx_randomization']:.4f}",
         )
     return table
+
+
+def _meta_text(value: object) -> str:
+    if value is None:
+        return "–"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _p_text(p: float | None) -> str:
+    return "–" if p is None else f"{p:.4f}"
+
+
+def runs_tables(comparison) -> list[Table]:
+    """``vlmeval compare`` over runs: the run table users write by hand (one row per run, the meta columns
+    that differ between runs, then each metric with its 95% interval, the best in bold), then per metric
+    the best run's p-value against the runner-up and, over checkpoints, the peak and its decline test."""
+    task, keys, meta = comparison.task, list(comparison.scale), comparison.meta_columns()
+    title = f"vlmeval {task}: {len(comparison.runs)} runs" + (" by step" if comparison.order == "step" else "")
+    table = Table(title=data(title), title_justify="left", show_edge=False, header_style="bold")
+    for column in ("run", *meta):
+        table.add_column(data(column), no_wrap=True)
+    for key in keys:
+        table.add_column(data(key), justify="right", no_wrap=True)
+    for run in comparison.runs:
+        cells = [data(run.label), *(data(_meta_text(run.meta.get(k))) for k in meta)]
+        for key in keys:
+            metric, scale = run.metrics[key], comparison.scale[key]
+            best = comparison.best.get(key, {}).get("run") == run.label
+            cell = Text(metric_text(task, key, metric["value"], scale), style="bold" if best else "")
+            if metric["ci"]:
+                cell.append("\n" + interval_text(metric["ci"], scale), style="dim")
+            cells.append(cell)
+        table.add_row(*cells)
+    return [table, _best_table(comparison)]
+
+
+def _best_table(comparison) -> Table:
+    peaks = comparison.peak
+    columns = ("Metric", "Best", "Runner-up", "p")
+    if peaks is not None:
+        columns += ("Peak step", "Drop to last", "95% CI", "p (decline)", "Declined")
+    title = "Best" + (" and peak" if peaks is not None else "")
+    table = _metric_rows(title, columns, left=("Metric", "Best", "Runner-up"))
+    for key, best in comparison.best.items():
+        scale = comparison.scale[key]
+        row = [data(key), data(best["run"]), data(best.get("runner_up", "–")), _p_text(best.get("p"))]
+        if peaks is not None:
+            peak = peaks[key]
+            declined = {True: Text("yes", style="bold red"), False: Text("no"), None: Text("untested")}
+            drop_ci = Text(interval_text(peak["drop_ci"], scale))
+            row += [_meta_text(peak["step"]), format_value(peak["drop"], scale), drop_ci, _p_text(peak["p_decline"]),
+                    declined[peak["declined"]]]  # fmt: skip
+        table.add_row(*row)
+    return table
+
+
+def blind_table(comparison) -> Table:
+    """``vlmeval compare FULL --blind BLIND``: per metric what the image adds, its interval and p-value."""
+    title = data(f"{comparison.full.label} vs {comparison.blind.label} (image withheld)")
+    table = _metric_rows(title, ("Metric", "Full", "Blind", "Gain", "95% CI of gain", "p", "Significant"))
+    for key, row in comparison.gain.items():
+        table.add_row(
+            data(key), f"{row['full']:.4f}", f"{row['blind']:.4f}", f"{row['delta']:+.4f}",
+            Text(f"[{row['ci'][0]:+.4f}, {row['ci'][1]:+.4f}]"), _p_text(row["p"]),
+            "yes" if row["significant"] else Text("no", style="bold yellow"),
+        )  # fmt: skip
+    return table
+
+
+def comparison_parts(result, names: list[str]) -> list[Table]:
+    """What ``vlmeval compare`` prints for a pair (``compare_reports``), runs or a blind comparison."""
+    from vlmeval.report.runs import BlindComparison, RunComparison
+
+    if isinstance(result, RunComparison):
+        return runs_tables(result)
+    if isinstance(result, BlindComparison):
+        return [blind_table(result)]
+    return [comparison_table(result, names[0], names[1])]
 
 
 def metrics_listing() -> Table:

@@ -21,7 +21,14 @@ def log_report(
     entity: str | None,
     run_name: str | None,
     tags: list[str],
+    run_id: str | None = None,
+    step: int | None = None,
 ) -> str:
+    """``run_id``: log into that run, resuming it (``resume="allow"``: created when it does not exist).
+    ``step``: the metrics and their intervals also as the run's history row at that step (one checkpoint of
+    a series), with the histograms and failures; a step below the resumed run's next one is refused before
+    anything is logged, as W&B would drop it. Offline every call writes its own run folder with the same id
+    (``wandb sync`` joins them), and the run's earlier steps are not known here."""
     try:
         import wandb
     except ImportError:
@@ -43,11 +50,14 @@ def log_report(
     try:
         run = wandb.init(
             project=project or f"vlmeval-{report.task}", entity=entity, name=run_name, tags=tags or None, config=config,
-            job_type="eval", settings=wandb.Settings(silent=True, console="off"),
+            job_type="eval", settings=wandb.Settings(silent=True, console="off"), id=run_id,
+            resume="allow" if run_id else None,
         )  # fmt: skip
+        _check_step(run, step, run_id)
         summary = {k: v for k, v in report.metrics.items() if v is not None}
         for key, (low, high) in report.ci.items():
             summary[f"{key}_ci_low"], summary[f"{key}_ci_high"] = low, high
+        summary.update(error_type_rates(report))
         run.summary.update(summary)
         logged = {}
         for key, values in report.per_sample.items():
@@ -57,6 +67,9 @@ def log_report(
                     logged[f"per_sample/{key}"] = wandb.Histogram(finite)
         if report.failures:
             columns = [c for c in dict.fromkeys(k for row in report.failures for k in row) if c != "image"]
+            if "error_type" in columns:  # beside the score, where a reader of the table looks first
+                columns.remove("error_type")
+                columns.insert(2, "error_type")
             data = [[_cell(row.get(c)) for c in columns] for row in report.failures]
             pictures = [_picture(wandb, report.task, row) for row in report.failures]
             if any(p is not None for p in pictures):  # the image column only where images were found
@@ -64,8 +77,10 @@ def log_report(
                 for row, picture in zip(data, pictures):
                     row.append(picture)
             logged["failures"] = wandb.Table(columns=columns, data=data)
+        if step is not None:  # the checkpoint's row: the summary's keys at its step
+            logged = {**summary, **logged}
         if logged:
-            run.log(logged)
+            run.log(logged, step=step)
         artifact = wandb.Artifact(f"vlmeval-{report.task}-report", type="vlmeval-report")
         artifact.add_file(str(report_path), name="report.json")
         run.log_artifact(artifact)
@@ -82,6 +97,36 @@ def log_report(
         except Exception:
             pass
     return str(Path(where).parent) if where else ""
+
+
+def _check_step(run, step: int | None, run_id: str | None) -> None:
+    """W&B keeps only increasing steps: a lower one than the run's next step would be dropped with a log line."""
+    if step is None or not run_id:
+        return
+    try:
+        next_step = int(run.step)
+    except Exception:  # a disabled or shared-mode run has no step to compare with
+        return
+    if step < next_step:
+        run.finish()
+        raise VlmevalError(
+            f"--step {step} is below the next step ({next_step}) of W&B run {run_id}: W&B keeps only increasing "
+            "steps, so nothing was logged; log the checkpoints in step order, or into another --run-id"
+        )
+
+
+def error_type_rates(report) -> dict[str, float]:
+    """``error_type/<type>``: the share of all samples that failed with that type (they sum to
+    ``failure_rate``); a second retrieval direction's as ``i2t_error_type/<type>``."""
+    rates = {}
+    for group, table in (report.breakdown or {}).items():
+        if not group.endswith("error_type") or not isinstance(table, dict):
+            continue
+        samples = len(report.per_sample.get(group[: -len("error_type")] + "ids") or report.per_sample.get("ids") or [])
+        for kind, row in table.items():
+            if samples and isinstance(row, dict) and isinstance(row.get("count"), (int, float)):
+                rates[f"{group}/{kind}"] = row["count"] / samples
+    return rates
 
 
 THUMB = 512  # longest side of an image logged in the failures table

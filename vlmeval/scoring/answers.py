@@ -12,7 +12,7 @@ import numpy as np
 
 from vlmeval.progress import Progress
 from vlmeval.report.signature import nrefs, signature
-from vlmeval.scoring.captions import BLEU, METEOR, TOKENIZER_OPTION
+from vlmeval.scoring.captions import BLEU, METEOR, METEOR_OPTION, TOKENIZER_OPTION
 from vlmeval.scoring.model_metrics import BERTSCORE, BERTSCORE_OPTIONS, DEVICE_OPTIONS
 from vlmeval.tasks.task import Metric, Option, Result
 
@@ -36,7 +36,7 @@ TEXT_METRICS = (
     *ROUGE_SCORE[1:],
 )
 CAPTION_PIPELINE_KEYS = tuple(m.key for m in (*BLEU, METEOR, *BERTSCORE))
-TEXT_OPTIONS = (TOKENIZER_OPTION, *BERTSCORE_OPTIONS, *DEVICE_OPTIONS)
+TEXT_OPTIONS = (TOKENIZER_OPTION, METEOR_OPTION, *BERTSCORE_OPTIONS, *DEVICE_OPTIONS)
 
 
 def allow_missing_option(what: str) -> Option:
@@ -57,7 +57,7 @@ def zero_missing(scores, answered: list[bool]) -> list[float]:
 
 
 def score_answers(
-    data, keys: list[str], *, tokenizer: str, progress: Progress, neural: Any = None
+    data, keys: list[str], *, tokenizer: str, progress: Progress, neural: Any = None, meteor: str = "py"
 ) -> AnswerScores:
     """exact_match, token_f1, BLEU/METEOR/BERTScore (COCO conventions, the answers as references) and
     ROUGE-1/2/L (rouge-score conventions), those of ``keys``. Per-sample values are on the metric's scale."""
@@ -100,11 +100,14 @@ def score_answers(
             progress=progress,
             unit="answers",
             neural=neural,
+            meteor=meteor,
+            window=data.window,
         )
         result.warnings += scores.warnings
         result.environment.update(scores.environment)
         # BLEU's per-answer statistics and METEOR's jar estimator: intervals of the corpus numbers
         result.stats, result.estimators = scores.stats, scores.estimators
+        result.evidence.update(scores.evidence)  # a part of a sharded run: what the merge needs
         for key in pipeline_keys:
             if key in scores.metrics:
                 values = zero_missing(scores.per_sample[key], data.answered)
@@ -181,4 +184,56 @@ def answer_result(
         warnings=data.warnings + result.warnings,
         environment={"java": result.environment.get("java"), "rapidfuzz": package_version("rapidfuzz")},
         columns={"prediction": data.predictions, "reference": data.answers, "question": data.questions},
+        evidence={**result.evidence, "unit": lambda: scores.unit, "groups": lambda: data.groups},
     )
+
+
+def size(data) -> tuple[str, int]:
+    return "records", len(data.ids)
+
+
+def take(data, start: int, stop: int):
+    """Questions [start, stop), with their place in the whole input (the text metrics tokenize inside it)."""
+    from vlmeval.shard import Window, take_rows
+
+    part = take_rows(data, start, stop, "ids", "predictions", "answers", "answered", "questions")
+    groups = {name: labels[start:stop] for name, labels in data.groups.items()}
+    return replace(part, groups=groups, window=Window(start, data.predictions, data.answers))
+
+
+def merge_answers(
+    parts: list,
+    task,
+    aggregate: dict[str, Callable[[list[float]], float]],
+    headline: Callable[[dict[str, list[float]]], dict[str, float]],
+) -> Result:
+    """VQA's and DocVQA's merge: means of the parts' per-question scores (``headline`` the task's own metric
+    from them), the text metrics' corpus numbers from their statistics (``caption_merge``), breakdowns over
+    all questions."""
+    from vlmeval import shard
+    from vlmeval.scoring.caption_merge import merge_pipeline
+    from vlmeval.scoring.captions import CHUNK_IMAGES
+
+    result = shard.base_result(parts, task)
+    keys = result.options["metrics"]
+    units = shard.evidence(parts, "unit")
+    unit = {key: [x for u in units for x in u[key]] for key in units[0]}
+    computed: dict[str, float] = {}
+    for key, values in unit.items():
+        if key in ("exact_match", "token_f1"):
+            computed[key] = 100 * float(np.mean(values)) if values else 0.0
+        elif key in ROUGE_KEYS:
+            computed[key] = float(np.mean(values)) if values else 0.0
+    pipeline_keys = [k for k in keys if k in CAPTION_PIPELINE_KEYS]
+    if pipeline_keys:
+        pipeline = merge_pipeline(parts, pipeline_keys, "answers", CHUNK_IMAGES)
+        computed.update(pipeline.metrics)
+        result.signature.update(pipeline.signature)
+        result.warnings += pipeline.warnings
+        result.stats, result.estimators = pipeline.stats, pipeline.estimators
+    computed.update(headline(unit))
+    result.metrics = {k: computed[k] for k in parts[0].metrics if k != "failure_rate"}
+    found = shard.evidence(parts, "groups")
+    groups = {name: [x for f in found for x in f[name]] for name in found[0]}
+    result.breakdown = breakdown(groups, unit, aggregate)
+    return result

@@ -10,7 +10,7 @@ modules' own constants.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,10 @@ BLEU = tuple(
     Metric(f"Bleu_{n}", "0-1", "pycocoevalcap 1.2 Bleu", family="Bleu", interval="bleu", arg=n)
     for n in range(1, 5)
 )
-METEOR = Metric("METEOR", "0-1", "pycocoevalcap 1.2 Meteor (meteor-1.5.jar)", needs="java", interval="meteor")
+METEOR = Metric(
+    "METEOR", "0-1", "pycocoevalcap 1.2 Meteor (meteor-1.5.jar; Java-free by default)",
+    interval="vlmeval.scoring.captions:meteor_estimator",
+)  # fmt: skip
 ROUGE_L = Metric("ROUGE_L", "0-1", "pycocoevalcap 1.2 Rouge (beta 1.2)", family="ROUGE")
 CIDER = Metric("CIDEr", "0-10", "pycocoevalcap 1.2 Cider (CIDEr-D)", interval="cider")
 SPICE = Metric("SPICE", "0-1", "pycocoevalcap 1.2 Spice (spice-1.0.jar)", needs="spice", default=False)
@@ -44,9 +47,14 @@ TOKENIZER_OPTION = Option(
     choices=tuple(TOKENIZERS),
     panel="Text metrics",
 )
+METEOR_IMPLEMENTATIONS = ("py", "jar")
+METEOR_OPTION = Option(
+    "meteor", str, "py", "py: Java-free, the jar's numbers; jar: run meteor-1.5.jar itself (Java).",
+    choices=METEOR_IMPLEMENTATIONS, panel="Text metrics",
+)  # fmt: skip
 
 
-_NOT_SINGLE_SPACED = re.compile(r"[^\S ]|  |^ | $")
+_NOT_SINGLE_SPACED_LINES = re.compile(r"[^\S \n]|  |^ | $", re.MULTILINE)  # over texts joined by \n
 
 
 _LINE_BREAK = re.compile("[\r\x0b\x0c\u2028\u2029]")
@@ -61,14 +69,18 @@ def _line_breaks(predictions: list[str], references: list[list[str]]) -> int:
 def _not_single_spaced(texts: list[str]) -> list[int]:
     """Indices of strings whose tokens are not separated by single spaces alone (other whitespace, padding)."""
     joined = "\n".join(texts)
-    if not re.search(r"[^\S \n]|  |^ | $", joined, re.MULTILINE):
+    found = [m.start() for m in _NOT_SINGLE_SPACED_LINES.finditer(joined)]
+    if not found:
         return []
-    return [i for i, t in enumerate(texts) if _NOT_SINGLE_SPACED.search(t)]
+    from bisect import bisect_right
+
+    starts = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]]).tolist()
+    return sorted({bisect_right(starts, at) - 1 for at in found})
 
 
 def score_captions(
     predictions: list[str],
-    references: list[list[str]],
+    references: list[list[str]] | CaptionReferences,
     metric_keys: list[str],
     *,
     tokenizer: str = DEFAULT_TOKENIZER,
@@ -77,10 +89,16 @@ def score_captions(
     unit: str = "images",
     neural: Any = None,
     images: list[str | None] | None = None,
+    meteor: str = "py",
+    window: Any = None,
+    models: Any = None,
 ) -> Result:
-    """The metrics asked for, on the predictions and their references. Returns per-sample scores without
+    """The metrics asked for, on the predictions and their references (or the ``CaptionReferences`` an
+    evaluator prepared of them). Returns per-sample scores without
     ids, the tokenized predictions as ``columns["tokens"]``, the Java version (when Java ran) in
-    ``environment``, and the bootstrap estimators of the corpus metrics."""
+    ``environment``, and the bootstrap estimators of the corpus metrics. ``window``: the lists are one part
+    of a sharded run (``vlmeval.shard.Window``, the whole input's lists): they are tokenized inside the whole
+    documents, and the result's ``evidence`` holds what ``vlmeval merge`` needs (``caption_merge``)."""
     from vlmeval.scoring.model_metrics import MODEL_KEYS
 
     warnings: list[str] = []
@@ -88,53 +106,47 @@ def score_captions(
     model_keys = [k for k in metric_keys if k in MODEL_KEYS]
     java_version = None
     meteor_jar = None
-    if "METEOR" in wanted:
-        from vlmeval.java import INSTALL_JAVA, find_java
+    if "METEOR" in wanted and meteor == "jar":
         from vlmeval.java import java_version as _java_version
+        from vlmeval.java import require_java
+        from vlmeval.metrics.meteor_jar import MeteorJar
 
-        if find_java() is None:
-            warnings.append(f"METEOR skipped: it needs Java, which was not found on PATH; {INSTALL_JAVA}")
-            wanted.remove("METEOR")
-        else:
-            from vlmeval.metrics.meteor_jar import MeteorJar
-
-            java_version = _java_version()
-            meteor_jar = MeteorJar()  # loads its paraphrase table while we tokenize and count n-grams
+        java_version = _java_version(require_java("--meteor jar"))
+        meteor_jar = MeteorJar()  # loads its paraphrase table while we tokenize and count n-grams
     result = Result(metrics={}, per_sample={}, signature={}, counts={}, inputs=[], warnings=warnings)
-    broken = _line_breaks(predictions, references)
+    prepared = references if isinstance(references, CaptionReferences) else None
+    references = prepared.references if prepared is not None else references
+    broken = _line_breaks(predictions, [] if prepared is not None else references) + (prepared.line_breaks if prepared else 0)
     if broken:
         result.counts["caption_line_breaks"] = broken
-        warnings.append(
-            f"{broken} caption{'s contain' if broken != 1 else ' contains'} a line break (\\r, \\x0b, \\x0c, U+2028 or U+2029): pycocoevalcap's "
-            "tokenizer would split each in two and shift every later caption onto the wrong image; vlmeval "
-            "reads them as spaces (signature eol:space), so its numbers differ from pycocoevalcap's there"
-        )
+        warnings.append(line_break_warning(broken))
     metrics_out, per_sample, sigs, stats = result.metrics, result.per_sample, result.signature, result.stats
     try:
         num = len(predictions)
         tok_tag = tokenizer_tag(tokenizer)
-        keep_refs = bool({"METEOR", "SPICE"} & set(wanted))
-        with progress.step(f"Tokenizing and scoring {num} {unit} ({tokenizer})", total=num) as advance:
-            scored = _score_in_chunks(
-                predictions, references, wanted, tokenizer, keep_refs, advance, chunk_images
-            )
+        meteor_py = "METEOR" in wanted and meteor_jar is None  # scored chunk by chunk, with the n-grams
+        keep_refs = "SPICE" in wanted or meteor_jar is not None
+        step = f"Tokenizing and scoring {num} {unit} ({tokenizer})"
+        if meteor_py:
+            from vlmeval.metrics.meteor_data import index_ready
+
+            step += "" if index_ready() else "; indexing METEOR's data first (once: ~20 s)"
+        with progress.step(step, total=num) as advance:
+            strings = keep_refs or meteor_py
+            if prepared is None or not prepared.covers(tokenizer, chunk_images, strings, window):
+                prepared = prepare_references(
+                    references, tokenizer=tokenizer, chunk=chunk_images, strings=strings, window=window
+                )
+            scored = _score_in_chunks(predictions, prepared, wanted, advance, meteor_py, keep_refs)
         hyps, refs = scored.hyps, scored.refs
         tok_stats = scored.tokenizer_stats
         if tok_stats is not None and (tok_stats.jar or tok_stats.approximate):
-            shown = ", ".join(repr(x[:40]) for x in tok_stats.examples)
-            if tok_stats.jar:
-                tok_tag += f"+jar:{tok_stats.jar}"
-                warnings.append(
-                    f"{tok_stats.jar} captions have characters whose Unicode class Java's tables may not share "
-                    f"with Python's; their documents were tokenized by the official jar ({shown})"
-                )
-            else:
-                tok_tag += f"~approx:{tok_stats.approximate}"
-                warnings.append(
-                    f"{tok_stats.approximate} captions have characters whose Unicode class Java's tables may "
-                    f"not share with Python's, and Java is not installed to tokenize them officially; their "
-                    f"tokens may differ from pycocoevalcap's ({shown})"
-                )
+            tok_tag += unsure_tag(tok_stats.jar, tok_stats.approximate)
+            warnings.append(tokenizer_warning(tok_stats.jar, tok_stats.approximate, tok_stats.examples))
+        if window is not None and tok_stats is not None:
+            from vlmeval.scoring.caption_merge import tokenizer_evidence
+
+            result.evidence["tokenizer"] = tokenizer_evidence(window, len(predictions), chunk_images)
         if tokenizer == "ptb-jar" and java_version is None:
             from vlmeval.java import java_version as _java_version
 
@@ -172,10 +184,11 @@ def score_captions(
             # document frequencies recomputed on every resample, as a corpus of those images would have them
             result.estimators["CIDEr"] = ChunkedCider(scored.cider_chunks)
             if num < SMALL_CORPUS:
-                warnings.append(
-                    f"CIDEr-D on {num} {unit}: its IDF comes from the evaluated set, which is unreliable "
-                    f"below ~{SMALL_CORPUS} (a set of one gives 0 by definition)"
-                )
+                warnings.append(small_corpus_warning(num, unit))
+            if window is not None:
+                from vlmeval.scoring.caption_merge import cider_evidence
+
+                result.evidence["cider"] = lambda: cider_evidence(*scored.cider_tokens())
         if scored.rouge is not None:
             from vlmeval.metrics.rouge import BETA, SPLIT
 
@@ -192,22 +205,18 @@ def score_captions(
             metrics_out["SPICE"] = corpus_s
             per_sample["SPICE"] = per_image_s.tolist()
             sigs["SPICE"] = signature("SPICE-1.0", {"subset": yes_no(SUBSET), **common, "parity": PARITY})
-        if meteor_jar is not None:
+        if "METEOR" in wanted:
             from vlmeval.metrics import meteor_jar as jar
 
-            with progress.step("METEOR 1.5 (Java)", total=num) as advance:
-                corpus_m, per_image_m, meteor_stats = meteor_jar.score_with_stats(hyps, refs, advance)
+            corpus_m, per_image_m, impl = _meteor(hyps, refs, meteor_jar, scored, progress, result)
+            if "+jar" in impl and java_version is None:
+                from vlmeval.java import java_version as _java_version
+
+                java_version = _java_version()
             metrics_out["METEOR"] = corpus_m
             per_sample["METEOR"] = per_image_m.tolist()
-            fields = {
-                "lang": jar.LANGUAGE,
-                "norm": yes_no(jar.NORMALIZE),
-                "para": jar.LANGUAGE,
-                "agg": "eval-line",
-            }
-            sigs["METEOR"] = signature("METEOR-1.5", {**fields, **common, "parity": PARITY})
-            # the jar's EVAL on each resample's statistics lines: the corpus score as the jar computes it
-            result.estimators["METEOR"] = jar.meteor_estimator(meteor_stats)
+            fields = {"lang": jar.LANGUAGE, "norm": yes_no(jar.NORMALIZE), "para": jar.LANGUAGE, "agg": "eval-line"}
+            sigs["METEOR"] = signature("METEOR-1.5", {**fields, "impl": impl, **common, "parity": PARITY})
     finally:
         if meteor_jar is not None:
             meteor_jar.close()
@@ -217,8 +226,105 @@ def score_captions(
     if model_keys:
         from vlmeval.scoring.model_metrics import score_model_metrics
 
-        score_model_metrics(predictions, references, model_keys, neural, images, progress, result)
+        score_model_metrics(predictions, references, model_keys, neural, images, progress, result, window, models)
+    if window is not None:
+        import copy
+
+        result.evidence["counts"] = copy.deepcopy(result.counts)
     return result
+
+
+def line_break_warning(broken: int) -> str:
+    return (
+        f"{broken} caption{'s contain' if broken != 1 else ' contains'} a line break (\\r, \\x0b, \\x0c, U+2028 or U+2029): pycocoevalcap's "
+        "tokenizer would split each in two and shift every later caption onto the wrong image; vlmeval "
+        "reads them as spaces (signature eol:space), so its numbers differ from pycocoevalcap's there"
+    )
+
+
+def unsure_tag(jar: int, approximate: int) -> str:
+    """The tokenizer signature's note on captions the Java-free tokenizer cannot guarantee."""
+    return f"+jar:{jar}" if jar else f"~approx:{approximate}"
+
+
+def tokenizer_warning(jar: int, approximate: int, examples: list[str]) -> str:
+    shown = ", ".join(repr(x[:40]) for x in examples)
+    if jar:
+        return (
+            f"{jar} captions have characters whose Unicode class Java's tables may not share "
+            f"with Python's; their documents were tokenized by the official jar ({shown})"
+        )
+    return (
+        f"{approximate} captions have characters whose Unicode class Java's tables may "
+        f"not share with Python's, and Java is not installed to tokenize them officially; their "
+        f"tokens may differ from pycocoevalcap's ({shown})"
+    )
+
+
+def small_corpus_warning(num: int, unit: str) -> str:
+    return (
+        f"CIDEr-D on {num} {unit}: its IDF comes from the evaluated set, which is unreliable "
+        f"below ~{SMALL_CORPUS} (a set of one gives 0 by definition)"
+    )
+
+
+def _meteor(hyps, refs, jar, scored, progress, result: Result) -> tuple[float, np.ndarray, str]:
+    """METEOR 1.5 on the tokenized captions: the jar (``jar`` given), or the Java-free restatement, whose
+    statistics ``_score_in_chunks`` computed chunk by chunk. The segments the restatement cannot guarantee
+    go to the jar when Java is present (``py+jar:N``), else they are scored anyway and the signature says
+    ``py~approx:N``. The statistics (the jar's SCORE lines) go into ``stats["meteor"]``: intervals and
+    merges recompute the EVAL corpus score from them."""
+    from vlmeval.metrics.meteor import MeteorStatistics, meteor_corpus, meteor_scores
+
+    if jar is not None:
+        with progress.step("METEOR 1.5 (the jar)", total=len(hyps)) as advance:
+            corpus, per_image, lines = jar.score_with_stats(hyps, refs, advance)
+        result.stats["meteor"] = MeteorStatistics.from_lines(lines).to_lists()
+        return corpus, per_image, "jar"
+    stats = scored.meteor
+    impl = "py"
+    flagged = np.flatnonzero(stats.unreproduced)
+    if len(flagged):
+        from vlmeval.java import find_java
+
+        if find_java() is not None:
+            from vlmeval.metrics.meteor_jar import MeteorJar
+
+            texts = scored.meteor_unsure
+            with MeteorJar() as sure:
+                _, _, lines = sure.score_with_stats([texts[i][0] for i in flagged], [texts[i][1] for i in flagged])
+            stats = stats.with_jar_lines(flagged, lines)
+            impl = f"py+jar:{len(flagged)}"
+        else:
+            impl = f"py~approx:{len(flagged)}"
+        result.warnings.append(meteor_warning(impl))
+    result.stats["meteor"] = stats.to_lists()
+    return meteor_corpus(stats), meteor_scores(stats), impl
+
+
+def meteor_warning(impl: str) -> str:
+    """The warning for the segments the Java-free METEOR cannot guarantee (``impl`` py+jar:N or py~approx:N)."""
+    flagged = impl.partition(":")[2]
+    if "+jar" in impl:
+        return (
+            f"METEOR: {flagged} captions have characters the Java-free METEOR cannot guarantee "
+            "(capital sigma, case mappings newer than Unicode 3.2, ...): the jar scored them"
+        )
+    return (
+        f"METEOR: {flagged} captions have characters the Java-free METEOR cannot guarantee and Java "
+        "is not installed to score them with the jar: their scores may differ from pycocoevalcap's"
+    )
+
+
+def meteor_estimator(report, key: str, arg: Any):
+    """METEOR's corpus score on resampled statistics (the jar's EVAL arithmetic), from ``stats["meteor"]``."""
+    from vlmeval.metrics.meteor import MeteorStatistics, score_sums, summable
+    from vlmeval.report.bootstrap import Estimator
+
+    table = report.stats.get("meteor")
+    if not isinstance(table, dict) or "stats" not in table:
+        return None
+    return Estimator(summable(MeteorStatistics.from_lists(table)), score_sums)
 
 
 @dataclass
@@ -230,115 +336,248 @@ class _Scored:
     rouge: np.ndarray | None = None
     tokenizer_stats: Any = None
     cider_chunks: Any = None  # () -> the CiderStatistics of each chunk: CIDEr-D's bootstrap estimator
+    meteor: Any = None  # MeteorStatistics of every image (the Java-free METEOR)
+    meteor_unsure: dict = field(default_factory=dict)  # image -> (tokens, references) it cannot guarantee
+    cider_tokens: Any = None  # (chunks' CaptionTokens, words in id order): what vlmeval merge rescores from
 
 
-def _score_in_chunks(
-    predictions: list[str],
+@dataclass
+class CaptionReferences:
+    """The references' share of the caption metrics, computed once (``prepare_references``): tokenized
+    chunk by chunk as pycocoevalcap's reference document, as token ids over their own vocabulary (words in
+    text order), ROUGE-L's own tokens where a reference is not single-spaced, the line breaks counted. A
+    one-shot run prepares them and scores; ``vlmeval.CaptionEvaluator`` keeps them for every call."""
+
+    references: list[list[str]]
+    tokenizer: str
+    chunk: int
+    bounds: list[tuple[int, int]]  # the chunks of images
+    strings: bool  # keeps the tokenized references (METEOR, SPICE)
+    window: Any = None  # a part of a sharded run: tokenized inside the whole input's documents
+    words: list[str] = field(default_factory=list)  # the vocabulary, in text order (id = position)
+    ids: list = field(default_factory=list)  # per chunk: Encoded references (ids into ``words``)
+    grouped: list = field(default_factory=list)  # per chunk: tokenized references per image (``strings``)
+    odd: list = field(default_factory=list)  # per chunk: ROUGE-L's own tokens of references not single-spaced
+    counted: list = field(default_factory=list)  # per chunk: ReferenceNgrams once counted (``keep``)
+    keep: bool = False
+    tokenizer_stats: Any = None
+    line_breaks: int = 0
+
+    def covers(self, tokenizer: str, chunk: int, strings: bool, window: Any) -> bool:
+        return (self.tokenizer, self.chunk, self.window) == (tokenizer, chunk, window) and (self.strings or not strings)
+
+    def per_image(self, c: int) -> np.ndarray:
+        a, b = self.bounds[c]
+        return np.fromiter((len(rs) for rs in self.references[a:b]), dtype=np.int64, count=b - a)
+
+    def ngrams(self, c: int):
+        """The ReferenceNgrams of chunk ``c``: counted once and kept (an evaluator), or counted again each
+        time (a one-shot run of many chunks holds only ids)."""
+        from vlmeval.metrics.cider import N as CIDER_N
+        from vlmeval.metrics.ngrams import ReferenceNgrams
+
+        counted = self.counted[c]
+        if counted is None:
+            counted = ReferenceNgrams.count(self.ids[c], self.per_image(c), CIDER_N, max(len(self.words), 1))
+            if self.keep:
+                self.counted[c] = counted
+        return counted
+
+
+def _tokenize(lines: list[str], start: int, end: int, markup, tokenizer: str, stats) -> list[str]:
+    """``lines[start:end]`` of one document (the references, or the predictions) tokenized as inside the
+    whole document: with the lines around them the scanner reads (look-ahead, markup across the ends)."""
+    from vlmeval.tokenizers.ptb import chunk_bounds, tokenize_ptb
+
+    lo, hi = chunk_bounds(lines, start, end, markup)
+    if stats is None:  # the jar
+        (tokens,) = get_tokenizer(tokenizer)([lines[lo:hi]])
+    else:
+        (tokens,) = tokenize_ptb([lines[lo:hi]], stats=stats)
+    return tokens[start - lo : end - lo]
+
+
+def prepare_references(
     references: list[list[str]],
-    wanted: list[str],
-    tokenizer: str,
-    keep_refs: bool,
-    advance,
-    chunk: int,
-) -> _Scored:
-    """Tokenize and compute BLEU, ROUGE-L and CIDEr-D chunk by chunk of images, holding only compact token
-    ids between chunks: a million images fit in a few GiB. BLEU and ROUGE-L are per image; CIDEr-D's
-    document frequencies are summed over the chunks (exact n-gram keys over a shared vocabulary) before any
-    image is scored. Numbers do not depend on the chunk size."""
-    from vlmeval.metrics.ngrams import caption_ngrams, caption_tokens
+    *,
+    tokenizer: str = DEFAULT_TOKENIZER,
+    chunk: int = CHUNK_IMAGES,
+    strings: bool = True,
+    window: Any = None,
+    keep: bool = False,
+) -> CaptionReferences:
+    """The references' share of the COCO pipeline. ``strings``: keep the tokenized references (METEOR and
+    SPICE read them). ``window``: ``references`` are one part of a sharded run (``vlmeval.shard.Window``),
+    tokenized inside the whole input's reference document. ``keep``: keep each chunk's n-gram counts once
+    counted (an evaluator)."""
+    from vlmeval.metrics.ngrams import Encoded, encode_tokens
+    from vlmeval.tokenizers.ptb import TokenizerStats, markup_line_spans
+
+    num = len(references)
+    bounds = [(a, min(a + chunk, num)) for a in range(0, max(num, 1), chunk)]
+    out = CaptionReferences(references, tokenizer, chunk, bounds, strings, window, keep=keep)
+    out.counted = [None] * len(bounds)
+    out.tokenizer_stats = TokenizerStats() if tokenizer == "ptb" else None
+    out.line_breaks = sum(1 for rs in references for r in rs if _LINE_BREAK.search(r))
+    document, at = (references, 0) if window is None else (window.references, window.start)
+    flat = [r for rs in document for r in rs]
+    ref_start = np.concatenate([[0], np.cumsum([len(rs) for rs in document])]).astype(int).tolist()
+    markup = markup_line_spans(flat)
+    vocab: dict[str, int] = {}
+    for a, b in bounds:
+        lo, hi = ref_start[at + a], ref_start[at + b]
+        ref_tok = _tokenize(flat, lo, hi, markup, tokenizer, out.tokenizer_stats)
+        if strings:
+            out.grouped.append([ref_tok[ref_start[i] - lo : ref_start[i + 1] - lo] for i in range(at + a, at + b)])
+        # BLEU and CIDEr-D split on whitespace; pycocoevalcap's ROUGE-L on single spaces: the same tokens for
+        # single-spaced text, the others (a fraction's "3\xa01/2") get ROUGE-L's own
+        out.ids.append(encode_tokens([r.split() for r in ref_tok], vocab))
+        out.odd.append({i: ref_tok[i].split(" ") for i in _not_single_spaced(ref_tok)})
+    # ids in the words' text order: an image's n-grams are then summed in the same order whatever else the
+    # corpus holds (a part of a sharded run scores CIDEr-D bit for bit as the whole run does)
+    out.words = sorted(vocab)
+    rank = np.empty(len(vocab), dtype=np.int64)
+    rank[[vocab[w] for w in out.words]] = np.arange(len(vocab))
+    out.ids = [Encoded(rank[e.ids].astype(e.ids.dtype), e.lengths, {}) for e in out.ids]
+    return out
+
+
+def _score_in_chunks(predictions: list[str], refs: CaptionReferences, wanted: list[str], advance, meteor: bool,
+                     keep_strings: bool = False) -> _Scored:  # fmt: skip
+    """Tokenize the predictions and compute BLEU, ROUGE-L, CIDEr-D (and the Java-free METEOR) chunk by chunk
+    of images against the prepared references, holding only compact token ids between chunks: a million
+    images fit in a few GiB. BLEU and ROUGE-L are per image; CIDEr-D's document frequencies are summed over
+    the chunks (exact n-gram keys over the run's vocabulary, words in text order) before any image is
+    scored. Numbers do not depend on the chunk size. ``keep_strings``: return the tokenized references too
+    (SPICE, the METEOR jar); otherwise a one-shot run lets each chunk's go once METEOR has read them."""
+    from vlmeval.metrics.ngrams import encode_tokens
+    from vlmeval.tokenizers.ptb import TokenizerStats, markup_line_spans
 
     num = len(predictions)
     want_bleu = any(k in BLEU_KEYS for k in wanted)
     want_cider, want_rouge = "CIDEr" in wanted, "ROUGE_L" in wanted
-    flat_refs = [r for rs in references for r in rs]
-    ref_start = np.concatenate([[0], np.cumsum([len(rs) for rs in references])]).astype(int).tolist()
-    tok_stats = None
-    if tokenizer == "ptb":
-        from vlmeval.tokenizers.ptb import TokenizerStats, tokenize_ptb
-
-        tok_stats = TokenizerStats()
-
-        def tokenize(docs):
-            return tokenize_ptb(docs, stats=tok_stats)
-    else:
-        tokenize = get_tokenizer(tokenizer)
-
-    from vlmeval.tokenizers.ptb import chunk_bounds, markup_line_spans
-
-    ref_markup, pred_markup = markup_line_spans(flat_refs), markup_line_spans(predictions)
-    vocab: dict[str, int] = {}
+    window = refs.window
+    document, at = (predictions, 0) if window is None else (window.predictions, window.start)
+    hyp_stats = TokenizerStats() if refs.tokenizer == "ptb" else None
+    markup = markup_line_spans(document)
+    out = _Scored(hyps=[], refs=[] if keep_strings else None, tokenizer_stats=_summed(refs.tokenizer_stats, hyp_stats))
+    # the predictions' words get the references' ids, and their own words ids after them
+    vocab = {w: i for i, w in enumerate(refs.words)}
     encoded = []
-    out = _Scored(hyps=[], refs=[] if keep_refs else None, tokenizer_stats=tok_stats)
+    meteor_parts: list = []
     rouge = np.zeros(num) if want_rouge else None
-    for a in range(0, max(num, 1), chunk):
-        b = min(a + chunk, num)
-        # references and predictions are two documents, in reference order, as COCOEvalCap tokenizes them;
-        # each chunk with the lines around it the scanner reads (look-ahead, markup across its ends)
-        r_lo, r_hi = chunk_bounds(flat_refs, ref_start[a], ref_start[b], ref_markup)
-        p_lo, p_hi = chunk_bounds(predictions, a, b, pred_markup)
-        ref_tok, hyp_tok = tokenize([flat_refs[r_lo:r_hi], predictions[p_lo:p_hi]])
-        ref_tok = ref_tok[ref_start[a] - r_lo : ref_start[b] - r_lo]
-        hyp_tok = hyp_tok[a - p_lo : b - p_lo]
-        grouped = [
-            ref_tok[ref_start[i] - ref_start[a] : ref_start[i + 1] - ref_start[a]] for i in range(a, b)
-        ]
+    for c, (a, b) in enumerate(refs.bounds):
+        hyp_tok = _tokenize(document, at + a, at + b, markup, refs.tokenizer, hyp_stats)
         out.hyps.extend(hyp_tok)
+        grouped = refs.grouped[c] if refs.strings else None
         if out.refs is not None:
             out.refs.extend(grouped)
+        if meteor:  # per segment, so chunk by chunk: the statistics do not depend on the chunks
+            from vlmeval.metrics.meteor import meteor_statistics
+
+            part = meteor_statistics(hyp_tok, grouped)
+            meteor_parts.append(part)
+            for k in np.flatnonzero(part.unreproduced):
+                out.meteor_unsure[a + int(k)] = (hyp_tok[k], grouped[k])
+        if refs.strings and not keep_strings and not refs.keep:
+            refs.grouped[c] = None  # read: a million images' tokenized references need not all be held
         if want_bleu or want_cider or want_rouge:
-            # BLEU and CIDEr-D split on whitespace; one encoding serves them and ROUGE-L
-            tokens = caption_tokens(
-                [h.split() for h in hyp_tok], [[r.split() for r in rs] for rs in grouped], vocab
-            )
+            hyp_ids = encode_tokens([h.split() for h in hyp_tok], vocab)
             if want_rouge:
                 from vlmeval.metrics.rouge import rouge_l_from_tokens
 
-                # pycocoevalcap's ROUGE-L splits on single spaces: the same tokens for single-spaced text
-                # ("" reads as [""]); the others (a fraction's "3\xa01/2") get ROUGE-L's own tokens
-                texts = hyp_tok + ref_tok
-                odd = {i: texts[i].split(" ") for i in _not_single_spaced(texts)}
-                rouge[a:b] = rouge_l_from_tokens(tokens, empty_is_a_token=True, overrides=odd)
-            encoded.append(tokens)
+                odd = {i: hyp_tok[i].split(" ") for i in _not_single_spaced(hyp_tok)}  # ("" reads as [""])
+                odd.update({len(hyp_tok) + i: words for i, words in refs.odd[c].items()})
+                rouge[a:b] = rouge_l_from_tokens(_together(hyp_ids, refs.ids[c], refs.per_image(c), vocab),
+                                                 empty_is_a_token=True, overrides=odd)  # fmt: skip
+            encoded.append(hyp_ids)
         advance(b - a)
     out.rouge = rouge
+    if meteor:
+        from vlmeval.metrics.meteor import MeteorStatistics
 
-    if want_bleu or want_cider:
-        from vlmeval.metrics.bleu import BleuStatistics, bleu_statistics
-        from vlmeval.metrics.cider import (
-            FrequencyAccumulator,
-            cider_scores,
-            cider_statistics,
-            document_frequencies,
+        out.meteor = MeteorStatistics(
+            np.concatenate([p.stats for p in meteor_parts]), np.concatenate([p.unreproduced for p in meteor_parts])
         )
-        from vlmeval.metrics.cider import N as CIDER_N
-
-        base = len(vocab)
-        parts, frequencies, kept = [], FrequencyAccumulator(), None
-        for tokens in encoded:
-            ngrams = caption_ngrams(tokens, n=CIDER_N, base=base)
-            if want_bleu:
-                parts.append(bleu_statistics(ngrams))
-            if want_cider:
-                cstats = cider_statistics(ngrams)
-                frequencies.add(document_frequencies(cstats))
-                kept = cstats if len(encoded) == 1 else None
-        if want_bleu:
-            out.bleu = BleuStatistics(
-                *(
-                    np.concatenate([getattr(p, f) for p in parts])
-                    for f in ("correct", "guess", "testlen", "reflen")
-                )
-            )
-        if want_cider:
-            df = frequencies.result()
-
-            def chunk_statistics(tokens):
-                return cider_statistics(caption_ngrams(tokens, n=CIDER_N, base=base))
-
-            scores = [cider_scores(kept if kept is not None else chunk_statistics(t), df=df) for t in encoded]
-            out.cider = np.concatenate(scores) if scores else np.zeros(0)
-            # one chunk keeps its statistics; several rebuild theirs only if a bootstrap asks for them
-            out.cider_chunks = (
-                (lambda: [kept]) if kept is not None else (lambda: [chunk_statistics(t) for t in encoded])
-            )
+    if want_bleu or want_cider:
+        _score_ngrams(out, encoded, vocab, refs, want_bleu, want_cider)
     return out
+
+
+def _together(hyps, refs, per_image: np.ndarray, vocab: dict[str, int]):
+    """One chunk's hypotheses and references as one ``CaptionTokens`` (hypotheses first)."""
+    from vlmeval.metrics.ngrams import CaptionTokens, Encoded
+
+    encoded = Encoded(np.concatenate([hyps.ids, refs.ids]), np.concatenate([hyps.lengths, refs.lengths]), vocab)
+    return CaptionTokens(encoded, len(per_image), np.repeat(np.arange(len(per_image), dtype=np.int64), per_image), per_image)
+
+
+def _score_ngrams(out: _Scored, encoded: list, vocab: dict[str, int], refs: CaptionReferences, want_bleu: bool,
+                  want_cider: bool) -> None:  # fmt: skip
+    """BLEU and CIDEr-D of the chunks' predictions against the prepared references. The run's vocabulary
+    is renumbered in the words' text order first, and the references' n-grams (counted over their own
+    vocabulary) are joined with the predictions': the counts, ids and order of counting them together."""
+    from vlmeval.metrics.bleu import BleuStatistics, bleu_statistics
+    from vlmeval.metrics.cider import (
+        FrequencyAccumulator,
+        cider_scores,
+        cider_statistics,
+        document_frequencies,
+    )
+    from vlmeval.metrics.cider import N as CIDER_N
+    from vlmeval.metrics.ngrams import Encoded, count_ngrams, join_ngrams
+
+    words = sorted(vocab)
+    rank = np.empty(len(words), dtype=np.int64)
+    rank[[vocab[w] for w in words]] = np.arange(len(words))
+    base = len(words)
+    ref_ids = rank[: len(refs.words)]  # the references' words come first in ``vocab``, in text order
+    encoded = [Encoded(rank[e.ids].astype(e.ids.dtype), e.lengths, {}) for e in encoded]
+
+    def joined(c: int):
+        return join_ngrams(count_ngrams(encoded[c], CIDER_N, base=base), base, refs.ngrams(c), ref_ids)
+
+    parts, frequencies, kept = [], FrequencyAccumulator(), None
+    for c in range(len(encoded)):
+        ngrams = joined(c)
+        if want_bleu:
+            parts.append(bleu_statistics(ngrams))
+        if want_cider:
+            cstats = cider_statistics(ngrams)
+            frequencies.add(document_frequencies(cstats))
+            kept = cstats if len(encoded) == 1 else None
+    if want_bleu:
+        fields = ("correct", "guess", "testlen", "reflen")
+        out.bleu = BleuStatistics(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
+    if want_cider:
+        df = frequencies.result()
+
+        def chunk_statistics(c: int):
+            return cider_statistics(joined(c))
+
+        chunks = range(len(encoded))
+        scores = [cider_scores(kept if kept is not None else chunk_statistics(c), df=df) for c in chunks]
+        out.cider = np.concatenate(scores) if scores else np.zeros(0)
+        # one chunk keeps its statistics; several rebuild theirs only if a bootstrap asks for them
+        out.cider_chunks = (lambda: [kept]) if kept is not None else (lambda: [chunk_statistics(c) for c in chunks])
+        # what a part of a sharded run keeps for ``vlmeval merge``: its images as token ids, words in text order
+        out.cider_tokens = lambda: (
+            [_together(encoded[c], Encoded(ref_ids[refs.ids[c].ids], refs.ids[c].lengths, {}), refs.per_image(c), {})
+             for c in chunks], words,
+        )  # fmt: skip
+
+
+def _summed(a, b):
+    """The tokenizer's counts over the references and the predictions as one (None: the jar tokenized
+    them); read after both are tokenized."""
+    return None if a is None or b is None else _SummedStats(a, b)
+
+
+class _SummedStats:
+    def __init__(self, a, b):
+        self._parts = (a, b)
+
+    def __getattr__(self, name: str):
+        if name == "examples":
+            return (self._parts[0].examples + self._parts[1].examples)[:3]
+        return sum(getattr(part, name) for part in self._parts)

@@ -4,6 +4,7 @@ The COCO pipeline itself is ``vlmeval.scoring.captions``; CHAIR is ``vlmeval.met
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import numpy as np
 from vlmeval.metrics.chair import DEFAULT_VARIANT as CHAIR_DEFAULT
 from vlmeval.metrics.chair import VARIANTS as CHAIR_VARIANTS
 from vlmeval.scoring.answers import ROUGE_SCORE
-from vlmeval.scoring.captions import CHUNK_IMAGES, COCO_METRICS, TOKENIZER_OPTION
+from vlmeval.scoring.captions import CHUNK_IMAGES, COCO_METRICS, METEOR_OPTION, TOKENIZER_OPTION
 from vlmeval.scoring.model_metrics import (
     BERTSCORE,
     BERTSCORE_OPTIONS,
@@ -21,7 +22,7 @@ from vlmeval.scoring.model_metrics import (
     DEVICE_OPTIONS,
     MODEL_KEYS,
 )
-from vlmeval.tasks.task import Metric, Option, Result, Task
+from vlmeval.tasks.task import Metric, Option, Result, Sharding, Task
 
 CHAIR_REFERENCE = "LisaAnne/Hallucination utils/chair.py (variants: --chair-variant)"
 # per-caption sums: numerator and denominator of each CHAIR metric (ratios of sums over the corpus)
@@ -45,6 +46,7 @@ OPTIONS = (
     Option("refs", Path, None, "References: records with 'references', or a COCO captions file."),
     Option("images", Path, None, "Image folder (CLIPScore)."),
     TOKENIZER_OPTION,
+    METEOR_OPTION,
     *BERTSCORE_OPTIONS,
     *CLIP_OPTIONS,
     *DEVICE_OPTIONS,
@@ -56,6 +58,40 @@ OPTIONS = (
     Option("only_predicted", bool, False, "Score only the references that have a prediction (pycocoevalcap's "
            "params['image_id'] = cocoRes.getImgIds(); CIDEr's IDF from that subset)."),
 )  # fmt: skip
+
+
+# why a failed caption failed (the README's table), tried in this order. A caption fails when one of these
+# applies (CIDEr has no fixed bar: its IDF comes from the evaluated corpus).
+ERROR_TYPES = {
+    "empty": "the caption is empty (a missing one under --allow-missing too)",
+    "repetition": "a sequence of up to 12 words three times in a row: a generation loop ('a a a a a')",
+    "hallucination": "with CHAIR (--instances): it mentions an object the image's instance annotations lack",
+    "omission": "with references: it uses fewer than half of the content words at least half of its references use "
+    "(lower-cased words less a list of function words, Snowball-stemmed as METEOR 1.5 stems)",
+}
+
+
+@dataclass
+class Prepared:
+    """The references' share of a caption run, computed once by ``vlmeval.CaptionEvaluator``: the COCO
+    pipeline's (``CaptionReferences``), the models and their reference-side work (``ModelCache``), and the
+    consensus content words of the omission rule (``ContentConsensus``)."""
+
+    references: Any
+    models: Any
+    consensus: Any
+
+
+def prepare(data, keys: list[str], values: dict[str, Any]) -> Prepared:
+    from vlmeval.metrics.errors import ContentConsensus
+    from vlmeval.scoring.captions import prepare_references
+    from vlmeval.scoring.model_metrics import ModelCache
+
+    strings = "SPICE" in keys or "METEOR" in keys
+    tokenizer = values.get("tokenizer", TOKENIZER_OPTION.default)
+    references = prepare_references(data.references, tokenizer=tokenizer, strings=strings, keep=True)
+    consensus = ContentConsensus.of(data.references) if data.has_references else None
+    return Prepared(references, ModelCache(), consensus)
 
 
 def load(values: dict[str, Any]):
@@ -81,8 +117,10 @@ def defaults(values: dict[str, Any], available: list[str]) -> list[str]:
 
 
 def evaluate(
-    data, keys: list[str], values: dict[str, Any], progress, *, chunk_images: int = CHUNK_IMAGES
+    data, keys: list[str], values: dict[str, Any], progress, *, chunk_images: int = CHUNK_IMAGES,
+    prepared: Prepared | None = None,
 ) -> Result:
+    """``prepared``: what ``vlmeval.CaptionEvaluator`` computed once for these references."""
     from vlmeval.report.report import package_version
     from vlmeval.scoring.captions import score_captions
     from vlmeval.scoring.model_metrics import NeuralOptions
@@ -98,21 +136,19 @@ def evaluate(
         )
     tokenizer = values.get("tokenizer", TOKENIZER_OPTION.default)
     neural = NeuralOptions.from_values(values)
+    if prepared is not None and prepared.references.references != data.references:
+        raise AssertionError("an evaluator's references changed")  # a bug: the evaluator holds both
     scores = score_captions(
-        data.predictions, data.references, text_keys, tokenizer=tokenizer, progress=progress,
-        chunk_images=chunk_images, neural=neural, images=data.images,
+        data.predictions, prepared.references if prepared else data.references, text_keys, tokenizer=tokenizer,
+        progress=progress, chunk_images=chunk_images, neural=neural, images=data.images,
+        meteor=values.get("meteor", "py"), window=data.window, models=prepared.models if prepared else None,
     )  # fmt: skip
     if set(keys) & {"ROUGE_1", "ROUGE_2"}:
         _rouge_score(data, keys, scores)
     inputs = list(data.inputs)
     if chair_keys:
         _chair(data, chair_keys, values, scores, inputs, progress)
-    counts = data.counts
-    extra = dict(scores.counts)
-    skipped = extra.pop("skipped", {})
-    if skipped or extra:
-        counts = {**counts, **extra}
-        counts["skipped"] = {**counts.get("skipped", {}), **skipped}
+    counts = _with_counts(data.counts, scores.counts)
     ordered = {k: scores.metrics[k] for k in keys if k in scores.metrics}
     columns = {
         "prediction": data.predictions,
@@ -122,14 +158,28 @@ def evaluate(
     }
     if chair_keys:
         columns.update({k: scores.columns[k] for k in ("objects", "hallucinated")})
+    from vlmeval.metrics.errors import caption_error_types, omission_fields
+    from vlmeval.report.signature import signature
+
+    with progress.step("error types"):
+        error_types = caption_error_types(
+            data.predictions, data.references if data.has_references else None,
+            scores.columns["hallucinated"] if chair_keys else None, prepared.consensus if prepared else None,
+        )  # fmt: skip
+    checked = ",".join(["empty", "repetition", *(["hallucination"] if chair_keys else []),
+                        *(["omission"] if data.has_references else [])])  # fmt: skip
     return Result(
         metrics=ordered,
         per_sample={"ids": data.ids, **{k: scores.per_sample[k] for k in ordered}, **_chair_lists(scores)},
-        signature={k: scores.signature[k] for k in ordered},
+        signature={
+            **{k: scores.signature[k] for k in ordered},
+            "failure_rate": signature("failure-rate", {"failed": "a-type-applies", **omission_fields(), "types": checked}),
+        },
         counts=counts,
         inputs=inputs,
         options={
             "tokenizer": tokenizer,
+            **({"meteor": values.get("meteor", "py")} if "METEOR" in keys else {}),
             "metrics": keys,
             **({"neural": neural.as_dict()} if MODEL_KEYS & set(keys) else {}),
             **({"chair_variant": values.get("chair_variant", CHAIR_DEFAULT)} if chair_keys else {}),
@@ -144,7 +194,29 @@ def evaluate(
             **{k: v for k, v in scores.environment.items() if k != "java"},
         },
         columns=columns,
+        error_types=error_types,
+        evidence={**scores.evidence, **_failure_columns(data, values, ordered, columns)},
     )
+
+
+def _failure_columns(data, values: dict[str, Any], metrics: dict[str, float], columns: dict[str, Any]) -> dict:
+    """A part's failure-row columns for all its captions, when the merge must rank them itself: CIDEr-D, the
+    primary metric, changes with the IDF of all references, so a part cannot know its K worst."""
+    from vlmeval.tasks import primary_metric
+
+    if data.window is None or not values.get("failures") or primary_metric("caption", metrics) != "CIDEr":
+        return {}
+    return {"columns": lambda: columns}
+
+
+def _with_counts(counts: dict[str, Any], scored: dict[str, Any]) -> dict[str, Any]:
+    """The input's counts with the scoring's (line breaks, CLIP's truncations, skipped samples) added."""
+    extra = dict(scored)
+    skipped = extra.pop("skipped", {})
+    if skipped or extra:
+        counts = {**counts, **extra}
+        counts["skipped"] = {**counts.get("skipped", {}), **skipped}
+    return counts
 
 
 def _rouge_score(data, keys: list[str], scores: Result) -> None:
@@ -183,8 +255,13 @@ def _chair(data, keys: list[str], values: dict[str, Any], scores: Result, inputs
     inputs.append({**instances.input_entry(), "records": len(truth)})
     references: dict[str, list[str]] = {}
     if data.has_references:
-        for image, refs in zip(data.image_ids, data.references):
-            references.setdefault(image, []).extend(refs)
+        # an image's ground truth takes the references of all its records, also those in other parts
+        window = data.window
+        images, refs_of = (data.image_ids, data.references) if window is None else (window.image_ids, window.references)
+        wanted = None if window is None else set(data.image_ids)
+        for image, refs in zip(images, refs_of):
+            if wanted is None or image in wanted:
+                references.setdefault(image, []).extend(refs)
     try:
         with progress.step(f"CHAIR ({variant}) on {len(data.predictions)} captions"):
             stats = chair_statistics(data.predictions, data.image_ids, truth, references or None, variant)
@@ -216,12 +293,17 @@ def _chair(data, keys: list[str], values: dict[str, Any], scores: Result, inputs
     scores.stats["chair"] = {k: v.astype(np.int64).tolist() for k, v in per_caption.items()}
     scores.columns["objects"] = [list(c.node_words) for c in stats.captions]
     scores.columns["hallucinated"] = [[word for word, _ in c.hallucinated] for c in stats.captions]
-    unknown = sum(1 for image in stats.image_ids if str(image) not in truth)
+    unknown = [image for image in stats.image_ids if str(image) not in truth]
     if unknown:
-        scores.warnings.append(
-            f"{unknown} of {len(stats.image_ids)} images have no instance annotation in {instances.path}: every "
-            "object their captions mention counts as hallucinated (as the reference code counts them)"
-        )
+        scores.warnings.append(_unknown_warning(len(unknown), len(stats.image_ids), instances.path))
+    scores.evidence["chair"] = {"images": list(stats.image_ids), "unknown": unknown, "instances": str(instances.path)}
+
+
+def _unknown_warning(unknown: int, images: int, path) -> str:
+    return (
+        f"{unknown} of {images} images have no instance annotation in {path}: every "
+        "object their captions mention counts as hallucinated (as the reference code counts them)"
+    )
 
 
 def _chair_lists(scores: Result) -> dict[str, list]:
@@ -247,6 +329,67 @@ def chair_estimator(report, key: str, parts: tuple[str, str]):
     return Estimator(stats, score)
 
 
+def size(data) -> tuple[str, int]:
+    return "records", len(data.ids)
+
+
+def take(data, start: int, stop: int):
+    from dataclasses import replace
+
+    from vlmeval.shard import Window, take_rows
+
+    part = take_rows(data, start, stop, "ids", "predictions", "references", "images", "image_ids")
+    return replace(part, window=Window(start, data.predictions, data.references, data.images, data.image_ids))
+
+
+def merge(parts: list) -> Result:
+    """The parts' per-caption statistics end to end, scored as one run: the COCO pipeline's corpus metrics
+    (``vlmeval.scoring.caption_merge``: CIDEr-D rescored with the IDF of all references), ROUGE-1/2 and CHAIR
+    from per-caption values and sums."""
+    from vlmeval import shard
+    from vlmeval.scoring.caption_merge import merge_pipeline
+
+    result = shard.base_result(parts, TASK)
+    keys = result.options["metrics"]
+    pipeline = merge_pipeline(parts, [k for k in keys if k not in CHAIR_PARTS], "images", CHUNK_IMAGES)
+    computed = dict(pipeline.metrics)
+    for key in ("ROUGE_1", "ROUGE_2"):
+        values = result.per_sample.get(key)
+        if key in keys:
+            computed[key] = float(np.mean(values)) if values else 0.0
+    result.per_sample.update(pipeline.per_sample)
+    result.signature.update(pipeline.signature)
+    result.counts = _with_counts(result.counts, pipeline.counts)
+    result.stats, result.estimators = pipeline.stats, pipeline.estimators
+    result.warnings += pipeline.warnings
+    if set(keys) & set(CHAIR_PARTS):
+        _merge_chair(parts, [k for k in keys if k in CHAIR_PARTS], computed, result)
+    result.metrics = {k: computed[k] for k in parts[0].metrics if k != "failure_rate"}
+    if "columns" in parts[0].shard["evidence"]:  # ranked by the run's CIDEr-D: the report builder picks the K worst
+        result.columns, result.failures = shard.joined_columns(parts, "columns"), None
+    return result
+
+
+def _merge_chair(parts: list, keys: list[str], computed: dict[str, float], result: Result) -> None:
+    """CHAIR from the per-caption sums of all parts; its image count and hash over all their images."""
+    from vlmeval import shard
+    from vlmeval.metrics.chair import ChairStatistics, chair_scores, image_ids_sha256
+
+    table = {field: shard.per_stat(parts, "chair", field) for field in parts[0].stats["chair"]}
+    sums = {field: np.asarray(values, dtype=np.int64) for field, values in table.items()}
+    corpus = chair_scores(ChairStatistics(result.options["chair_variant"], [], [], np.zeros(0, dtype=np.int64), sums))
+    computed.update({key: float(corpus[key]) for key in keys})
+    found = shard.evidence(parts, "chair")
+    images = list(dict.fromkeys(image for f in found for image in f["images"]))
+    unknown = set(image for f in found for image in f["unknown"])
+    for key in keys:
+        signature = shard.with_field(result.signature[key], "imgs", str(len(images)))
+        result.signature[key] = shard.with_field(signature, "imgs_sha256", image_ids_sha256(images)[:12])
+    result.stats["chair"] = table
+    if unknown:
+        result.warnings.append(_unknown_warning(len(unknown), len(images), found[0]["instances"]))
+
+
 TASK = Task(
     name="caption",
     help="Caption metrics as pycocoevalcap 1.2 computes them (BLEU, METEOR, ROUGE-L, CIDEr-D), plus more on request.",
@@ -256,4 +399,6 @@ TASK = Task(
     load=load,
     evaluate=evaluate,
     defaults=defaults,
+    error_types=ERROR_TYPES,
+    shard=Sharding(size, take, merge),
 )

@@ -9,6 +9,7 @@ metrics (counted as ``no_gt_box``) and count in P/R/F1, where their boxes are fa
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 from vlmeval.io.box_text import FORMATS, NEEDS_SIZE, ResizeOptions
 from vlmeval.metrics.detection import STAT_KEYS
 from vlmeval.progress import QUIET, Progress
-from vlmeval.tasks.task import Metric, Option, Result, Task
+from vlmeval.tasks.task import Metric, Option, Result, Sharding, Task
 
 MATCHING = ["precision", "recall", "f1"]
 SWEEP = [round(0.1 * k, 1) for k in range(1, 10)]
@@ -53,6 +54,24 @@ OPTIONS = (
            panel="Qwen2.5-VL resizing"),
     Option("allow_missing", bool, False, "Score samples without a prediction as no box (IoU 0, counted)."),
 )  # fmt: skip
+
+
+# why a failed sample failed (the README's table), tried in this order. Records: failed when the sample has
+# a ground-truth box and its first box scores IoU < T (--iou). COCO detection: per image, at the score threshold.
+ERROR_TYPES = {
+    "empty": "records: the prediction is empty (a missing one under --allow-missing too)",
+    "parse_failure": "records: no box the --box-format can parse ('I cannot find that object in the image.', a box "
+    "in another format)",
+    "degenerate_box": "records: the first box has no area once swapped and clipped (a line, a point, outside the image)",
+    "wrong_object": "records: IoU < 0.1 with every ground-truth box: the box is on something else",
+    "loose_box": "records: 0.1 <= IoU < T: the object, boxed too large, too small or shifted; detection: the image "
+    "has a false positive at 0.1 <= IoU < T with a box of its category",
+    "wrong_class": "detection: a false positive at IoU >= 0.1 with a box of another category",
+    "missed": "detection: a ground-truth box no detection took",
+    "duplicate": "detection: a false positive at IoU >= T with a box of its category that a higher-scoring "
+    "detection took",
+    "background": "detection: a false positive at IoU < 0.1 with every box",
+}
 
 
 def acc_key(iou: float) -> str:
@@ -129,6 +148,7 @@ def evaluate_grounding(
     from vlmeval.errors import VlmevalError
     from vlmeval.io.box_text import extract_all, fix_boxes, to_pixels
     from vlmeval.metrics.boxes import center_inside, iou_matrix, iou_pairs, match_flat
+    from vlmeval.metrics.errors import GROUNDING_TYPES, grounding_error_types
     from vlmeval.report.report import package_version
     from vlmeval.report.signature import signature
 
@@ -138,7 +158,7 @@ def evaluate_grounding(
         flat, counts_per = extract_all(data.predictions, box_format)
     owner = np.repeat(np.arange(n), counts_per)
     pixels = to_pixels(flat, box_format, data.width[owner], data.height[owner], resize)
-    pixels, _, fixes = fix_boxes(pixels, data.width[owner], data.height[owner])
+    pixels, has_area, fixes = fix_boxes(pixels, data.width[owner], data.height[owner])
     starts = np.cumsum(counts_per) - counts_per
     gt_counts = np.fromiter((len(g) for g in data.gt_boxes), dtype=np.int64, count=n)
     gt_flat = np.concatenate(data.gt_boxes) if n else np.zeros((0, 4))
@@ -147,20 +167,13 @@ def evaluate_grounding(
     parsed = counts_per > 0
     parse_failures = int((~parsed).sum())
     has_gt = gt_counts > 0
-    warnings = list(data.warnings)
-    if box_format == "auto":
-        warnings.append(
-            "box frame guessed from the numbers' magnitude (VLMEvalKit's rule: integers up to 1000 read as "
-            "0-1000, pixel boxes on images under 1000 px misread); declare it with --box-format"
-        )
-    if parse_failures:
-        warnings.append(
-            f"{parse_failures} of {n} predictions had no box the '{box_format}' format could parse: scored IoU 0"
-        )
+    warnings = list(data.warnings) + _parse_warnings(box_format, parse_failures, n)
 
     # referring expressions: the first box against the closest ground-truth box
     first = np.full((n, 4), np.nan)
     first[parsed] = pixels[starts[parsed]]
+    first_degenerate = np.zeros(n, dtype=bool)
+    first_degenerate[parsed] = ~has_area[starts[parsed]]
     single_gt = gt_counts == 1
     gt_best = np.full((n, 4), np.nan)
     gt_best[single_gt] = gt_flat[gt_starts[single_gt]]
@@ -174,6 +187,7 @@ def evaluate_grounding(
     center = np.zeros(n, dtype=bool)
     center[parsed & has_gt] = center_inside(first[parsed & has_gt], gt_best[parsed & has_gt])
     rated = has_gt  # samples the referring metrics average over
+    evidence = {"iou": ious, "rated": rated, "center": center}  # what vlmeval merge recomputes the metrics from
 
     metrics: dict[str, float] = {}
     per_sample: dict[str, Any] = {"ids": data.ids}
@@ -223,6 +237,7 @@ def evaluate_grounding(
         kept_counts = np.bincount(owner[keep], minlength=n) if len(owner) else np.zeros(n, dtype=np.int64)
         with progress.step("matching boxes"):
             matching = match_flat(pixels[keep], kept_counts, gt_flat, gt_counts, iou)
+        evidence["matched_iou"] = matching.matched_iou
         precision, recall, f1 = matching.precision_recall_f1()
         for key, value in (("precision", precision), ("recall", recall), ("f1", f1)):
             if key in keys:
@@ -246,6 +261,9 @@ def evaluate_grounding(
     if "parse_failures" in keys:
         metrics["parse_failures"] = parse_failures
         per_sample["parse_failures"] = (~parsed).astype(np.int64).tolist()
+    sigs["failure_rate"] = signature(
+        "failure-rate", {"failed": f"iou<{iou:g}", "box": box_format, "types": ",".join(GROUNDING_TYPES)}
+    )
 
     counts = dict(data.counts)
     counts.update({
@@ -258,18 +276,8 @@ def evaluate_grounding(
     })  # fmt: skip
     if box_format == "auto":
         counts["box_format_guessed"] = True
-    for what, k in (("boxes had inverted corners (swapped)", fixes.swapped), ("boxes extended past the image (clipped)", fixes.clipped),
-                    ("boxes have no area (degenerate; IoU 0)", fixes.degenerate)):  # fmt: skip
-        if k:
-            warnings.append(f"{k} predicted {what}")
-
-    sweep_rows = {}
-    if rated.any():
-        for t in SWEEP:
-            sweep_rows[f"{t:g}"] = {
-                "count": int(rated.sum()),
-                "acc": float((ious[rated] >= t).sum() / denominator),
-            }
+    warnings += _fix_warnings(fixes.swapped, fixes.clipped, fixes.degenerate)
+    sweep_rows = _sweep(ious, rated)
     shown = [[round(float(v), 2) for v in first[i]] if parsed[i] else None for i in range(n)]
     return Result(
         metrics,
@@ -291,7 +299,35 @@ def evaluate_grounding(
         },
         # samples without a ground-truth box are not scored: NaN, never a failure case
         rank=np.where(rated, ious, np.nan),
+        error_types=grounding_error_types(data.predictions, rated, parsed, first_degenerate, ious, iou),
+        evidence={"rows": lambda: {k: np.asarray(v).tolist() for k, v in evidence.items()}},
     )
+
+
+def _parse_warnings(box_format: str, parse_failures: int, n: int) -> list[str]:
+    out = []
+    if box_format == "auto":
+        out.append(
+            "box frame guessed from the numbers' magnitude (VLMEvalKit's rule: integers up to 1000 read as "
+            "0-1000, pixel boxes on images under 1000 px misread); declare it with --box-format"
+        )
+    if parse_failures:
+        out.append(f"{parse_failures} of {n} predictions had no box the '{box_format}' format could parse: scored IoU 0")
+    return out
+
+
+def _fix_warnings(swapped: int, clipped: int, degenerate: int) -> list[str]:
+    found = (("boxes had inverted corners (swapped)", swapped), ("boxes extended past the image (clipped)", clipped),
+             ("boxes have no area (degenerate; IoU 0)", degenerate))  # fmt: skip
+    return [f"{k} predicted {what}" for what, k in found if k]
+
+
+def _sweep(ious: np.ndarray, rated: np.ndarray) -> dict[str, dict[str, float]]:
+    """Accuracy at IoU thresholds 0.1..0.9 over the rated samples (the ``iou_threshold`` breakdown)."""
+    if not rated.any():
+        return {}
+    denominator = max(int(rated.sum()), 1)
+    return {f"{t:g}": {"count": int(rated.sum()), "acc": float((ious[rated] >= t).sum() / denominator)} for t in SWEEP}
 
 
 def _empty(predictions: list, unparsed: np.ndarray) -> int:
@@ -307,6 +343,7 @@ def evaluate_detection(
     data, keys: list[str], *, iou: float = 0.5, score_threshold: float = 0.5, progress: Progress = QUIET
 ) -> Result:
     from vlmeval.metrics.detection import coco_map, threshold_counts
+    from vlmeval.metrics.errors import DETECTION_TYPES, detection_error_types
     from vlmeval.report.report import package_version
     from vlmeval.report.signature import signature
 
@@ -335,9 +372,9 @@ def evaluate_detection(
     by_image: dict[Any, tuple[int, int, int]] = {}
     if not set(STAT_KEYS) & set(keys):
         pr_curve = None
+    with progress.step("precision/recall at the score threshold"):  # also what the error types need
+        counted = threshold_counts(data.detections, data.ground_truth, score_threshold, iou)
     if set(MATCHING) & set(keys):
-        with progress.step("precision/recall at the score threshold"):
-            counted = threshold_counts(data.detections, data.ground_truth, score_threshold, iou)
         for key, value in zip(MATCHING, counted.overall()):
             if key in keys:
                 metrics[key] = value
@@ -367,6 +404,11 @@ def evaluate_detection(
             "ground_truth": [by_image.get(i, (0, 0, 0))[2] for i in image_ids],
         }
     ordered = {k: metrics[k] for k in keys if k in metrics}
+    sigs["failure_rate"] = signature(
+        "failure-rate",
+        {"failed": "fp-or-missed", "match": f"cocoeval-greedy-iou>={iou:g}", "score": f">={score_threshold:g}",
+         "types": ",".join(DETECTION_TYPES)},
+    )  # fmt: skip
     return Result(
         metrics=ordered,
         per_sample={"ids": [str(i) for i in image_ids]},
@@ -379,6 +421,9 @@ def evaluate_detection(
         estimators=_coco_estimators(data, [k for k in STAT_KEYS if k in ordered]),
         warnings=data.warnings,
         environment={"faster-coco-eval": package_version("faster-coco-eval")},
+        error_types=detection_error_types(image_ids, counted.errors),
+        # a part's images, their detections and ground truth: the merge runs COCOeval on all of them
+        evidence={"data": lambda: {"detections": data.detections, "ground_truth": data.ground_truth}},
     )
 
 
@@ -409,6 +454,86 @@ def _coco_estimators(data, wanted: list[str]) -> dict[str, Any]:
     return {key: (lambda w, k=STAT_KEYS.index(key): stats_for(w)[k]) for key in wanted}
 
 
+def size(data) -> tuple[str, int]:
+    from vlmeval.io.grounding import DetectionData
+
+    return ("images", len(data.image_ids)) if isinstance(data, DetectionData) else ("records", len(data.ids))
+
+
+def take(data, start: int, stop: int):
+    """Records [start, stop); for COCO detection, whole images (their detections and ground truth)."""
+    from vlmeval.io.grounding import DetectionData
+    from vlmeval.shard import take_rows
+
+    if not isinstance(data, DetectionData):
+        part = take_rows(data, start, stop, "ids", "predictions", "gt_boxes", "width", "height", "scores",
+                         "answered", "images")  # fmt: skip
+        where = data.where
+        return replace(part, where=None if where is None else (lambda i: where(i + start)))
+    images = data.ground_truth["images"][start:stop]
+    kept = {image["id"] for image in images}
+    truth = {**data.ground_truth, "images": images,
+             "annotations": [a for a in data.ground_truth["annotations"] if a["image_id"] in kept]}  # fmt: skip
+    detections = [d for d in data.detections if d["image_id"] in kept]
+    return replace(data, detections=detections, ground_truth=truth, image_ids=data.image_ids[start:stop])
+
+
+def merge(parts: list) -> Result:
+    """Records: the metrics from the parts' per-sample IoUs, hits and matching counts. COCO detection: COCOeval
+    on all the parts' images (their detections and ground truth), as one run evaluates them: its C++
+    accumulate takes no per-image results from outside, and vlmeval's own accumulate (the intervals') equals
+    it to 1e-16, not bit for bit."""
+    from vlmeval import shard
+
+    options = parts[0].options
+    if options.get("input") == "coco-detection":
+        from vlmeval.io.grounding import DetectionData
+
+        found = shard.evidence(parts, "data")
+        truth = dict(found[0]["ground_truth"])
+        for name in ("images", "annotations"):
+            truth[name] = [x for f in found for x in f["ground_truth"][name]]
+        data = DetectionData([d for f in found for d in f["detections"]], truth, [im["id"] for im in truth["images"]],
+                             list(parts[0].inputs), shard.loader_counts(parts), shard.loader_warnings(parts))  # fmt: skip
+        return evaluate_detection(data, options["metrics"], iou=options["iou"], score_threshold=options["score_threshold"])
+    return _merge_records(parts)
+
+
+def _merge_records(parts: list) -> Result:
+    from vlmeval import shard
+    from vlmeval.metrics.boxes import Matching
+
+    result = shard.base_result(parts, TASK)
+    iou, box_format = result.options["iou"], result.options["box_format"]
+    rows = shard.joined_columns(parts, "rows")
+    ious, rated, center = (np.asarray(rows[k], dtype=kind) for k, kind in (("iou", float), ("rated", bool), ("center", bool)))
+    denominator = max(int(rated.sum()), 1)
+    computed: dict[str, float] = {
+        "mean_iou": float(ious[rated].sum() / denominator),
+        acc_key(iou): float((ious >= iou)[rated].sum() / denominator),
+        "center_acc": float(center[rated].sum() / denominator),
+        "parse_failures": shard.summed(parts, "parse_failures"),
+    }
+    if "matching" in parts[0].stats:
+        table = {k: shard.per_stat(parts, "matching", k) for k in ("true_positives", "predicted", "ground_truth")}
+        matching = Matching(*(np.asarray(table[k], dtype=np.int64) for k in table), np.asarray(rows["matched_iou"]))
+        computed.update(zip(MATCHING, matching.precision_recall_f1()))
+        tp = int(matching.true_positives.sum())
+        computed["matched_iou"] = float(matching.matched_iou.sum() / tp) if tp else 0.0
+        result.stats["matching"] = table
+    result.metrics = {k: computed[k] for k in parts[0].metrics if k != "failure_rate"}
+    found = {k: shard.summed(parts, k) for k in ("parse_failures", "extra_boxes", "swapped_corners",
+                                                 "clipped_boxes", "degenerate_boxes", "empty_prediction")}  # fmt: skip
+    result.counts.update(found)
+    if box_format == "auto":
+        result.counts["box_format_guessed"] = True
+    result.warnings += _parse_warnings(box_format, found["parse_failures"], len(ious))
+    result.warnings += _fix_warnings(found["swapped_corners"], found["clipped_boxes"], found["degenerate_boxes"])
+    sweep = _sweep(ious, rated)
+    result.breakdown = {"iou_threshold": sweep} if sweep else {}
+    return result
+
+
 TASK = Task(
     name="grounding",
     help="IoU, acc@T, centre accuracy, box precision/recall/F1 from boxes in any model's frame; COCO mAP for detection.",
@@ -418,4 +543,6 @@ TASK = Task(
     load=load,
     evaluate=evaluate,
     available=available,
+    error_types=ERROR_TYPES,
+    shard=Sharding(size, take, merge),
 )

@@ -5,11 +5,12 @@ docstring is their card); the inputs ``vlmeval.io.choice``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from vlmeval.metrics.choice import DEFAULT_RULE, RULES
-from vlmeval.tasks.task import Metric, Option, Result, Task
+from vlmeval.tasks.task import Metric, Option, Result, Sharding, Task
 
 CIRCULAR_MODES = ("auto", "on", "off")
 EXTRACTION = "VLMEvalKit can_infer / lmms-eval MMMU parser / strict, as --extract names"
@@ -67,8 +68,6 @@ def available(values: dict[str, Any], data: Any) -> list[str]:
 
 def evaluate(data, keys: list[str], values: dict[str, Any], progress) -> Result:
     from vlmeval.metrics import choice
-    from vlmeval.report.report import package_version
-    from vlmeval.report.signature import signature
 
     rule = values.get("extract") or DEFAULT_RULE
     circular = "circular_accuracy" in keys
@@ -77,6 +76,17 @@ def evaluate(data, keys: list[str], values: dict[str, Any], progress) -> Result:
             data.predictions, data.options, data.answers, rule=rule,
             groups=data.groups if circular else None, heads=data.heads if circular else None,
         )  # fmt: skip
+    return _result(data, keys, values, scores)
+
+
+def _result(data, keys: list[str], values: dict[str, Any], scores) -> Result:
+    """The result of the per-sample scores: ``evaluate``'s, or all the parts' for ``vlmeval merge``."""
+    from vlmeval.metrics import choice
+    from vlmeval.report.report import package_version
+    from vlmeval.report.signature import signature
+
+    rule = values.get("extract") or DEFAULT_RULE
+    circular = "circular_accuracy" in keys
     computed = scores.metrics()
     metrics = {k: computed[k] for k in keys}
     correct = scores.correct
@@ -140,6 +150,11 @@ def evaluate(data, keys: list[str], values: dict[str, Any], progress) -> Result:
         },
         rank=correct.astype(float),  # wrong answers first, in input order
         error_types=choice.error_types(correct, scores.refused, scores.letter_codes == choice.NO_LETTER),
+        evidence={"rows": lambda: {
+            "category": list(data.categories), "l2_category": list(data.l2_categories), "group": list(data.groups),
+            **({"head": list(data.heads)} if data.heads is not None else {}),
+            **{f: getattr(scores, f).tolist() for f in ROW_STATISTICS},
+        }},  # fmt: skip
     )
 
 
@@ -162,6 +177,50 @@ def _harness_warning(counts: dict[str, int], n: int, rule: str) -> list[str]:
     return [line]
 
 
+# the per-sample statistics a part keeps for the merge, and their types
+ROW_STATISTICS = {"letter_codes": "int64", "reason_codes": "int64", "correct": "int8", "unparsed": "int8",
+                  "refused": "int8", "k": "int64", "judge_vlmevalkit": "int8", "draw_lmms_eval": "int8",
+                  "prefetched_wrong": "int8"}  # fmt: skip
+
+
+def merge(parts: list) -> Result:
+    """The parts' per-sample extractions end to end, scored as one run; CircularEval is recomputed over all
+    rows, so a question's rotations may fall in different parts (MMBench's rotations are far apart in its
+    files)."""
+    import numpy as np
+
+    from vlmeval import shard
+    from vlmeval.io.choice import ChoiceData
+    from vlmeval.metrics.choice import ChoiceScores, circular_eval
+
+    rows = shard.joined_columns(parts, "rows")
+    options = parts[0].options
+    values = {"extract": options["extract"], "circular": options["circular"]}
+    keys = options["metrics"]
+    n, heads = len(rows["correct"]), rows.get("head")
+    none = [None] * n
+    data = ChoiceData(shard.per_sample(parts, "ids"), none, none, none, rows["category"], rows["l2_category"],
+                      rows["group"], heads, none, parts[0].inputs, shard.loader_counts(parts),
+                      shard.loader_warnings(parts), source_format=options["input"])  # fmt: skip
+    arrays = {f: np.asarray(rows[f], dtype=kind) for f, kind in ROW_STATISTICS.items()}
+    scores = ChoiceScores(options["extract"], **arrays)
+    if "circular_accuracy" in keys:
+        scores.circular = circular_eval(rows["group"], scores.correct, heads=heads, judged=scores.judge_vlmevalkit,
+                                        prefetched_wrong=scores.prefetched_wrong == 1)  # fmt: skip
+    return replace(_result(data, keys, values, scores), failures=shard.primary_failures(parts, TASK))
+
+
+def size(data) -> tuple[str, int]:
+    return "records", len(data.ids)
+
+
+def take(data, start: int, stop: int):
+    from vlmeval.shard import take_rows
+
+    return take_rows(data, start, stop, "ids", "predictions", "options", "answers", "categories", "l2_categories",
+                     "groups", "heads", "questions")  # fmt: skip
+
+
 TASK = Task(
     name="mcq",
     help="Multiple-choice accuracy with VLMEvalKit's, lmms-eval's or a strict letter extraction, and MMBench's CircularEval.",
@@ -172,4 +231,5 @@ TASK = Task(
     evaluate=evaluate,
     available=available,
     error_types=ERROR_TYPES,
+    shard=Sharding(size, take, merge),
 )

@@ -114,6 +114,21 @@ class Result:
     # per sample: why it failed (one of the task's declared error types), None when it did not fail; NaN-scored
     # samples (not scored) must be None. Gives failure_rate, the error_type breakdown and the failure rows' type.
     error_types: list[str | None] | None = None
+    # what ``vlmeval merge`` needs of a partial report (--shard) beyond its lists, by name; a callable value is
+    # called only when a partial report is written (a run without --shard never builds it)
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sharding:
+    """How a task's run splits into contiguous parts (``--shard I/N``) and how ``vlmeval merge`` puts them back
+    together: ``size(data)`` is ``(unit, count)``, what a part holds whole (records, images, queries) and how
+    many; ``take(data, start, stop)`` the data a part evaluates (with whatever of the whole input its numbers
+    need); ``merge(parts)`` the ``Result`` one run over everything gives, from the parts' reports in order."""
+
+    size: Callable[[Any], tuple[str, int]]
+    take: Callable[[Any, int, int], Any]
+    merge: Callable[[list], Result]
 
 
 @dataclass(frozen=True)
@@ -133,6 +148,7 @@ class Task:
     error_types: dict[str, str] = field(default_factory=dict)
     # the default set under these options (default: the metrics declared default)
     defaults: Callable[[dict[str, Any], list[str]], list[str]] | None = None
+    shard: Sharding | None = None  # --shard and vlmeval merge (vlmeval.shard)
 
     def metric_for(self, key: str) -> Metric | None:
         if key == FAILURE_RATE.key and self.error_types:

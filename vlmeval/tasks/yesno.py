@@ -5,11 +5,12 @@ card); the inputs ``vlmeval.io.choice``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from vlmeval.metrics.yesno import DEFAULT_RULE, RULES
-from vlmeval.tasks.task import Metric, Option, Result, Task
+from vlmeval.tasks.task import Metric, Option, Result, Sharding, Task
 
 RULE_REFERENCE = (
     "POPE evaluate.py / VLMEvalKit YOrN_Extraction / lmms-eval POPE / MME calculation.py, as --rule names"
@@ -80,12 +81,7 @@ def available(values: dict[str, Any], data: Any) -> list[str]:
 
 
 def evaluate(data, keys: list[str], values: dict[str, Any], progress) -> Result:
-    import numpy as np
-
     from vlmeval.metrics import yesno
-    from vlmeval.metrics.choice import error_types
-    from vlmeval.report.report import package_version
-    from vlmeval.report.signature import signature
 
     rule = values.get("rule") or DEFAULT_RULE
     mme = bool(set(MME_KEYS) & set(keys))
@@ -94,6 +90,18 @@ def evaluate(data, keys: list[str], values: dict[str, Any], progress) -> Result:
             data.predictions, data.answers, rule=rule, categories=data.categories,
             images=data.images if mme else None,
         )  # fmt: skip
+    return _result(data, keys, rule, scores)
+
+
+def _result(data, keys: list[str], rule: str, scores) -> Result:
+    """The result of the per-sample scores: ``evaluate``'s, or all the parts' for ``vlmeval merge``."""
+    import numpy as np
+
+    from vlmeval.metrics import yesno
+    from vlmeval.metrics.choice import error_types
+    from vlmeval.report.report import package_version
+    from vlmeval.report.signature import signature
+
     computed = scores.metrics()
     wanted = [*keys, *(("mme_perception", "mme_cognition") if "mme_score" in keys else ())]
     metrics = {k: computed[k] for k in wanted}
@@ -175,6 +183,8 @@ def evaluate(data, keys: list[str], values: dict[str, Any], progress) -> Result:
         },
         rank=scores.correct.astype(float),  # wrong answers first, in input order
         error_types=error_types(scores.correct, scores.refused, np.asarray(scores.unparsed) == 1),
+        evidence={"rows": lambda: {"category": list(data.categories), "image": list(data.images), "label": scores.labels,
+                                   **{f: getattr(scores, f).tolist() for f in ROW_STATISTICS}}},
     )
 
 
@@ -202,6 +212,38 @@ def _harness_warning(counts: dict[str, int], n: int, rule: str) -> list[str]:
     ]
 
 
+ROW_STATISTICS = ("truth", "tp", "fp", "fn", "tn", "unparsed", "judge_vlmevalkit", "refused")
+
+
+def merge(parts: list) -> Result:
+    """The parts' per-sample labels and counts end to end, scored as one run (MME's images paired across parts)."""
+    import numpy as np
+
+    from vlmeval import shard
+    from vlmeval.io.choice import YesNoData
+    from vlmeval.metrics.yesno import YesNoScores, with_mme
+
+    rows = shard.joined_columns(parts, "rows")
+    keys, rule = parts[0].options["metrics"], parts[0].options["rule"]
+    n = len(rows["label"])
+    data = YesNoData(shard.per_sample(parts, "ids"), [None] * n, [None] * n, rows["category"], rows["image"],
+                     [None] * n, parts[0].inputs, shard.loader_counts(parts), shard.loader_warnings(parts))  # fmt: skip
+    scores = YesNoScores(rule, rows["label"], **{f: np.asarray(rows[f], dtype=np.int8) for f in ROW_STATISTICS})
+    mme = bool(set(MME_KEYS) & set(keys))
+    scores = with_mme(scores, data.categories, data.images if mme else None)
+    return replace(_result(data, keys, rule, scores), failures=shard.primary_failures(parts, TASK))
+
+
+def size(data) -> tuple[str, int]:
+    return "records", len(data.ids)
+
+
+def take(data, start: int, stop: int):
+    from vlmeval.shard import take_rows
+
+    return take_rows(data, start, stop, "ids", "predictions", "answers", "categories", "images", "questions")
+
+
 TASK = Task(
     name="yesno",
     help="Yes/no accuracy, precision/recall/F1 and yes ratio as POPE computes them; MME's acc+ and score.",
@@ -212,4 +254,5 @@ TASK = Task(
     evaluate=evaluate,
     available=available,
     error_types=ERROR_TYPES,
+    shard=Sharding(size, take, merge),
 )

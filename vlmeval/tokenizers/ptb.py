@@ -512,6 +512,16 @@ def chunk_bounds(
     return lo, max(hi, end)
 
 
+def unsure_lines(document: Sequence[str]) -> tuple[list[str], list[str]]:
+    """A document's captions as the tokenizer reads them (line breaks inside a caption made spaces), and those
+    the Python tiers cannot guarantee (the jar tokenizes their document when Java is present)."""
+    lines = list(document)
+    joined = "\n".join(lines)
+    if joined.count("\n") != len(lines) - 1 or _LINE_BREAK.search(joined):
+        lines = [t.translate(LINE_BREAKS) if _ANY_BREAK.search(t) else t for t in lines]
+    return lines, [] if joined.isascii() else [t for t in lines if not reproducible(t)]
+
+
 def tokenize_ptb(
     documents: Sequence[Sequence[str]], *, use_jar: bool | None = None, stats: TokenizerStats | None = None
 ) -> list[list[str]]:
@@ -525,12 +535,8 @@ def tokenize_ptb(
     results: list[list[str] | None] = []
     to_jar: list[int] = []
     for k, doc in enumerate(documents):
-        lines = list(doc)
-        joined = "\n".join(lines)
-        if joined.count("\n") != len(lines) - 1 or _LINE_BREAK.search(joined):
-            lines = [t.translate(LINE_BREAKS) if _ANY_BREAK.search(t) else t for t in lines]
+        lines, unsure = unsure_lines(doc)
         stats.captions += len(lines)
-        unsure = [] if joined.isascii() else [t for t in lines if not reproducible(t)]
         if unsure:
             if use_jar is None:
                 from vlmeval.java import find_java

