@@ -138,10 +138,20 @@ def evaluate(
     neural = NeuralOptions.from_values(values)
     if prepared is not None and prepared.references.references != data.references:
         raise AssertionError("an evaluator's references changed")  # a bug: the evaluator holds both
+    from vlmeval.metrics.errors import ContentConsensus, caption_error_types, omission_fields
+
+    # the omission rule's side of the references, computed while METEOR's forked process runs
+    consensus = {"of": prepared.consensus} if prepared else {}
+
+    def meanwhile() -> None:
+        if data.has_references and "of" not in consensus:
+            consensus["of"] = ContentConsensus.of(data.references)
+
     scores = score_captions(
         data.predictions, prepared.references if prepared else data.references, text_keys, tokenizer=tokenizer,
         progress=progress, chunk_images=chunk_images, neural=neural, images=data.images,
         meteor=values.get("meteor", "py"), window=data.window, models=prepared.models if prepared else None,
+        meanwhile=meanwhile,
     )  # fmt: skip
     if set(keys) & {"ROUGE_1", "ROUGE_2"}:
         _rouge_score(data, keys, scores)
@@ -158,13 +168,12 @@ def evaluate(
     }
     if chair_keys:
         columns.update({k: scores.columns[k] for k in ("objects", "hallucinated")})
-    from vlmeval.metrics.errors import caption_error_types, omission_fields
     from vlmeval.report.signature import signature
 
     with progress.step("error types"):
         error_types = caption_error_types(
             data.predictions, data.references if data.has_references else None,
-            scores.columns["hallucinated"] if chair_keys else None, prepared.consensus if prepared else None,
+            scores.columns["hallucinated"] if chair_keys else None, consensus.get("of"),
         )  # fmt: skip
     checked = ",".join(["empty", "repetition", *(["hallucination"] if chair_keys else []),
                         *(["omission"] if data.has_references else [])])  # fmt: skip
