@@ -55,7 +55,7 @@ def pycocoevalcap_run(refs: dict, ids: list, predictions: list[str], with_meteor
     from pycocoevalcap.rouge.rouge import Rouge
     from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         tokenizer = PTBTokenizer()
         gts = tokenizer.tokenize({i: [{"caption": c} for c in refs[i]] for i in ids})
         res = tokenizer.tokenize({i: [{"caption": p}] for i, p in zip(ids, predictions)})

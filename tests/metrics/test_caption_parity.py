@@ -102,6 +102,34 @@ def test_numbers_do_not_depend_on_the_chunk_size():
         np.testing.assert_allclose(chunked.per_sample["CIDEr"], whole.per_sample["CIDEr"], rtol=0, atol=1e-12)
 
 
+def test_meteor_beside_the_chunks_equals_one_unforked_run(monkeypatch):
+    """METEOR runs in forked processes beside the chunk loop (one chunk: a share of its segments; several:
+    one process takes every chunk tokenized so far). Its statistics, scores and the images it flags equal
+    a run that forks nothing, whatever the chunk size."""
+    import dataclasses
+
+    import vlmeval.parallel
+    from vlmeval.io.captions import load_captions
+    from vlmeval.progress import QUIET
+    from vlmeval.tasks.caption import evaluate
+
+    data = load_captions(CAPTION_JSONL)
+    flagged = [2, 40, 41, 300]  # capital sigma: Java and Python lower-case it differently
+    predictions = [("ΟΔΟΣ " + p) if i in flagged else p for i, p in enumerate(data.predictions)]
+    data = dataclasses.replace(data, predictions=predictions)
+    keys = ["METEOR", "CIDEr"]
+    with monkeypatch.context() as m:
+        m.setattr(vlmeval.parallel, "can_fork", lambda: False)
+        here = evaluate(data, keys, {}, QUIET, chunk_images=250)
+    assert "~approx:4" in here.signature["METEOR"] or "+jar:4" in here.signature["METEOR"]
+    for chunk in (10_000, 37, 250):
+        beside = evaluate(data, keys, {}, QUIET, chunk_images=chunk)
+        assert beside.per_sample["METEOR"] == here.per_sample["METEOR"]
+        assert beside.metrics["METEOR"] == here.metrics["METEOR"]
+        assert beside.signature["METEOR"] == here.signature["METEOR"]
+        assert beside.warnings == here.warnings
+
+
 @requires_java
 def test_default_metrics_without_java_equal_cocoevalcap(tmp_path, oracle):
     """With no java on PATH (the oracle ran with it), `vlmeval caption` gives BLEU-1..4, METEOR, ROUGE-L and

@@ -144,3 +144,15 @@ def test_rouge_on_shared_tokens_equals_rouge_on_strings(data):
     np.testing.assert_array_equal(
         rouge_l_from_tokens(tokens, empty_is_a_token=True, overrides=odd), rouge_l(hyps, refs)[1]
     )
+
+
+def test_ngram_threads_end_with_the_count():
+    """The sorting threads end with each count: METEOR forks its share only from a process with no other
+    thread, so a pool left idle would silently keep every later chunk and evaluator call on one core."""
+    import threading
+
+    from vlmeval.metrics.ngrams import count_ngrams, encode_tokens
+
+    before = threading.active_count()
+    count_ngrams(encode_tokens([["a", "man", "riding", "a", "wave"], ["a", "dog"]]), parallel=True)
+    assert threading.active_count() == before

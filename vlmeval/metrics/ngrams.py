@@ -117,19 +117,14 @@ def rebase(keys: np.ndarray, k: int, base: int, new_ids: np.ndarray, new_base: i
     return _compose([new_ids[d] for d in _digits(keys, k, base)], new_base)
 
 
-def _pool():
-    global _POOL
-    if _POOL is None:
-        import os
-        from concurrent.futures import ThreadPoolExecutor
+def _threaded_map(fn, items) -> list:
+    """``map`` on a few threads (numpy releases the GIL while sorting). The threads end with the call: a
+    process with no other thread may fork (``vlmeval.parallel``), and METEOR's forked share relies on it."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
 
-        _POOL = ThreadPoolExecutor(
-            max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="vlmeval-ngrams"
-        )
-    return _POOL
-
-
-_POOL = None
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="vlmeval-ngrams") as pool:
+        return list(pool.map(fn, items))
 
 
 def count_ngrams(
@@ -152,7 +147,7 @@ def count_ngrams(
         return _entries(_compose([tok[pos + j] for j in range(k)], base), sent_of_tok[pos])
 
     orders = range(1, n + 1)
-    results = list(_pool().map(order_k, orders)) if parallel else [order_k(k) for k in orders]
+    results = _threaded_map(order_k, orders) if parallel else [order_k(k) for k in orders]
     return NgramCounts(n, lengths, *(list(column) for column in zip(*results)))
 
 

@@ -9,6 +9,7 @@ modules' own constants.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -466,79 +467,135 @@ def _score_in_chunks(predictions: list[str], refs: CaptionReferences, wanted: li
     # the predictions' words get the references' ids, and their own words ids after them
     vocab = {w: i for i, w in enumerate(refs.words)}
     encoded = []
-    meteor_parts: list = []
-    pending = None
+    # per segment, so chunk by chunk: the statistics do not depend on the chunks
+    beside = _MeteorBeside(len(refs.bounds) == 1, METEOR_CHILD_SHARE[refs.keep]) if meteor else None
     rouge = np.zeros(num) if want_rouge else None
-    for c, (a, b) in enumerate(refs.bounds):
-        hyp_tok = _tokenize(document, at + a, at + b, markup, refs.tokenizer, hyp_stats)
-        out.hyps.extend(hyp_tok)
-        grouped = refs.grouped[c] if refs.strings else None
-        if out.refs is not None:
-            out.refs.extend(grouped)
-        if meteor:  # per segment, so chunk by chunk: the statistics do not depend on the chunks
-            if pending is not None:  # the previous chunk's, before this one forks
-                _finish_meteor(pending, meteor_parts, out)
-            pending = _start_meteor(a, hyp_tok, grouped)
-        if refs.strings and not keep_strings and not refs.keep:
-            refs.grouped[c] = None  # read: a million images' tokenized references need not all be held
-        if want_bleu or want_cider or want_rouge:
-            hyp_ids = encode_tokens([h.split() for h in hyp_tok], vocab)
-            if want_rouge:
-                from vlmeval.metrics.rouge import rouge_l_from_tokens
+    try:
+        for c, (a, b) in enumerate(refs.bounds):
+            hyp_tok = _tokenize(document, at + a, at + b, markup, refs.tokenizer, hyp_stats)
+            out.hyps.extend(hyp_tok)
+            grouped = refs.grouped[c] if refs.strings else None
+            if out.refs is not None:
+                out.refs.extend(grouped)
+            if beside is not None:
+                beside.add(a, hyp_tok, grouped)
+            if refs.strings and not keep_strings and not refs.keep:
+                refs.grouped[c] = None  # read: a million images' tokenized references need not all be held
+            if want_bleu or want_cider or want_rouge:
+                hyp_ids = encode_tokens([h.split() for h in hyp_tok], vocab)
+                if want_rouge:
+                    from vlmeval.metrics.rouge import rouge_l_from_tokens
 
-                odd = {i: hyp_tok[i].split(" ") for i in _not_single_spaced(hyp_tok)}  # ("" reads as [""])
-                odd.update({len(hyp_tok) + i: words for i, words in refs.odd[c].items()})
-                rouge[a:b] = rouge_l_from_tokens(_together(hyp_ids, refs.ids[c], refs.per_image(c), vocab),
-                                                 empty_is_a_token=True, overrides=odd)  # fmt: skip
-            encoded.append(hyp_ids)
-        advance(b - a)
-    out.rouge = rouge
-    if want_bleu or want_cider:
-        _score_ngrams(out, encoded, vocab, refs, want_bleu, want_cider)
-    if meanwhile is not None:
-        meanwhile()
-    if meteor:
-        from vlmeval.metrics.meteor import MeteorStatistics
-
-        if pending is not None:
-            _finish_meteor(pending, meteor_parts, out)
-        out.meteor = MeteorStatistics(
-            np.concatenate([p.stats for p in meteor_parts]), np.concatenate([p.unreproduced for p in meteor_parts])
-        )
+                    odd = {i: hyp_tok[i].split(" ") for i in _not_single_spaced(hyp_tok)}  # ("" reads as [""])
+                    odd.update({len(hyp_tok) + i: words for i, words in refs.odd[c].items()})
+                    rouge[a:b] = rouge_l_from_tokens(_together(hyp_ids, refs.ids[c], refs.per_image(c), vocab),
+                                                     empty_is_a_token=True, overrides=odd)  # fmt: skip
+                encoded.append(hyp_ids)
+            if beside is not None:
+                beside.poll()
+            advance(b - a)
+        out.rouge = rouge
+        if want_bleu or want_cider:
+            _score_ngrams(out, encoded, vocab, refs, want_bleu, want_cider)
+        if meanwhile is not None:
+            meanwhile()
+        if beside is not None:
+            out.meteor = beside.collect(out.meteor_unsure)
+    except BaseException:
+        if beside is not None:
+            beside.discard()
+        raise
     return out
 
 
-METEOR_CHILD_SHARE = 0.9  # of a chunk's segments: the forked process's, while this one does the rest, ROUGE-L,
-# BLEU, CIDEr-D and the caller's ``meanwhile`` (measured on 5,000 COCO images: the two then finish together)
+# A run of one chunk: of its segments, the forked process's share while this one does the rest, ROUGE-L,
+# BLEU, CIDEr-D and its own share; by whether the references were prepared beforehand (an evaluator: their
+# n-grams are counted, so this side has less to do). Measured on 5,000 COCO images, as processes and with the
+# error types found in a third process (tasks/caption.py): the two then finish together.
+METEOR_CHILD_SHARE = {False: 0.75, True: 0.65}
 
 
-def _start_meteor(a: int, hyps: list[str], refs: list[list[str]]):
-    """A chunk's METEOR statistics: most segments in a forked process from now on (``vlmeval.parallel``),
-    the rest here when ``_finish_meteor`` asks; all here where forking is not safe."""
-    from vlmeval.metrics import meteor_data
-    from vlmeval.metrics.meteor import PARALLEL_MIN_SEGMENTS, meteor_statistics
-    from vlmeval.parallel import can_fork, start
+class _MeteorBeside:
+    """METEOR's statistics computed in other processes beside the rest of the run (``vlmeval.parallel``).
+    One chunk: a forked process takes ``share`` of its segments while this one does the rest of the run,
+    then its own part. Several chunks: each chunk goes to a ``Worker`` (a fresh process: a long-lived fork of
+    a large run would soon double its memory) as soon as it is tokenized, and this one goes on; when
+    ``MAX_QUEUED`` chunks are already waiting there, this one scores the chunk itself, so both stay busy and
+    little waits. Where neither is possible, each chunk is scored here when it is added (one chunk: at the
+    end)."""
 
-    meteor_data.load_index()  # once, before the fork: both processes map it
-    cut = len(hyps)
-    if can_fork() and len(hyps) >= PARALLEL_MIN_SEGMENTS:
-        cut = len(hyps) - int(len(hyps) * METEOR_CHILD_SHARE)
-    child = start(lambda: meteor_statistics(hyps[cut:], refs[cut:], workers=1)) if cut < len(hyps) else None
-    return a, hyps, refs, cut, child
+    MAX_QUEUED = 4
+
+    def __init__(self, single: bool, share: float):
+        self.single, self.share = single, share
+        self.mine: list[tuple[int, list[str], list[list[str]]]] = []  # one chunk: this process's part
+        self.child = None  # one chunk: the forked process's part
+        self.worker: Any = None  # several chunks
+        self.done: list = []  # (start, statistics, unsure)
+
+    def add(self, a: int, hyps: list[str], refs: list[list[str]]) -> None:
+        from vlmeval.metrics import meteor_data
+        from vlmeval.metrics.meteor import PARALLEL_MIN_SEGMENTS
+        from vlmeval.parallel import can_fork, start
+
+        meteor_data.load_index()  # built (first use) or mapped here first: the other processes map it
+        if self.single:
+            cut = len(hyps)
+            if can_fork() and len(hyps) >= PARALLEL_MIN_SEGMENTS:
+                cut = len(hyps) - int(len(hyps) * self.share)
+            if cut < len(hyps):
+                self.child = start(lambda: _meteor_part(a + cut, hyps[cut:], refs[cut:]))
+            self.mine.append((a, hyps[:cut], refs[:cut]))
+            return
+        if self.worker is None and os.name == "posix":
+            from vlmeval.parallel import Worker
+
+            try:
+                self.worker = Worker(f"{__name__}:_meteor_part")
+            except OSError:
+                self.worker = False  # no second process: all here
+        self.poll()
+        if self.worker and self.worker.outstanding < self.MAX_QUEUED:
+            self.worker.send([(a, hyps, refs)])
+        else:
+            self.done.append(_meteor_part(a, hyps, refs))
+
+    def poll(self) -> None:
+        """Read what the worker has finished (it waits for its results to be read)."""
+        while self.worker and self.worker.ready():
+            self.done.extend(self.worker.receive())
+
+    def collect(self, unsure: dict):
+        from vlmeval.metrics.meteor import MeteorStatistics
+
+        self.done.extend(_meteor_part(*m) for m in self.mine)
+        if self.child is not None:
+            self.done.append(self.child.result())
+            self.child = None
+        if self.worker:
+            while self.worker.outstanding:
+                self.done.extend(self.worker.receive())
+            self.worker.close()
+        parts = sorted(self.done, key=lambda part: part[0])
+        for _, _, part_unsure in parts:
+            unsure.update(part_unsure)
+        return MeteorStatistics(np.concatenate([p[1].stats for p in parts]),
+                                np.concatenate([p[1].unreproduced for p in parts]))  # fmt: skip
+
+    def discard(self) -> None:
+        if self.child is not None:
+            self.child.discard()
+        if self.worker:
+            self.worker.close()
+        self.child = self.worker = None
 
 
-def _finish_meteor(pending, parts: list, out: _Scored) -> None:
-    from vlmeval.metrics.meteor import MeteorStatistics, meteor_statistics
+def _meteor_part(a: int, hyps: list[str], refs: list[list[str]]):
+    """The statistics of segments a.., and the (tokens, references) of those it cannot guarantee."""
+    from vlmeval.metrics.meteor import meteor_statistics
 
-    a, hyps, refs, cut, child = pending
-    mine = meteor_statistics(hyps[:cut], refs[:cut], workers=1)
-    if child is not None:
-        theirs = child.result()
-        mine = MeteorStatistics(np.concatenate([mine.stats, theirs.stats]),
-                                np.concatenate([mine.unreproduced, theirs.unreproduced]))  # fmt: skip
-    parts.append(mine)
-    for k in np.flatnonzero(mine.unreproduced):
-        out.meteor_unsure[a + int(k)] = (hyps[k], refs[k])
+    stats = meteor_statistics(hyps, refs, workers=1)
+    return a, stats, {a + int(k): (hyps[k], refs[k]) for k in np.flatnonzero(stats.unreproduced)}
 
 
 def _together(hyps, refs, per_image: np.ndarray, vocab: dict[str, int]):

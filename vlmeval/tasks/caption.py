@@ -116,6 +116,9 @@ def defaults(values: dict[str, Any], available: list[str]) -> list[str]:
     return chosen + (list(CHAIR_PARTS) if values.get("instances") is not None else [])
 
 
+EARLY_TYPES = 1000  # images from which the error types are found in a forked process (below: here, cheaper)
+
+
 def evaluate(
     data, keys: list[str], values: dict[str, Any], progress, *, chunk_images: int = CHUNK_IMAGES,
     prepared: Prepared | None = None,
@@ -140,19 +143,50 @@ def evaluate(
         raise AssertionError("an evaluator's references changed")  # a bug: the evaluator holds both
     from vlmeval.metrics.errors import ContentConsensus, caption_error_types, omission_fields
 
-    # the omission rule's side of the references, computed while METEOR's forked process runs
-    consensus = {"of": prepared.consensus} if prepared else {}
+    references = data.references if data.has_references else None
+    done: dict[str, Any] = {"consensus": prepared.consensus if prepared else None}
+
+    def error_types(hallucinated=None) -> list[str | None]:
+        with progress.step("error types"):
+            if references is not None and done["consensus"] is None:
+                done["consensus"] = ContentConsensus.of(references)
+            return caption_error_types(data.predictions, references, hallucinated, done["consensus"])
+
+    early = None
+    if not chair_keys and references is not None and done["consensus"] is None and (
+        EARLY_TYPES <= len(references) <= chunk_images
+    ):
+        from vlmeval.parallel import start
+
+        # the error types need the texts only: a forked process finds them while this one reads, tokenizes and
+        # scores (where forking is not safe, they are found here at the end). One chunk only: a process that
+        # reads every text of a larger run would soon hold its own copy of them (reference counts are
+        # writes), doubling the memory; those runs find them in ``meanwhile``
+        early = start(error_types)
 
     def meanwhile() -> None:
-        if data.has_references and "of" not in consensus:
-            consensus["of"] = ContentConsensus.of(data.references)
+        """While METEOR's forked process runs: the error types (CHAIR's hallucinations come later: then
+        the omission rule's side of the references only)."""
+        if early is not None:
+            return
+        if not chair_keys:
+            done["types"] = error_types()
+        elif references is not None and done["consensus"] is None:
+            done["consensus"] = ContentConsensus.of(references)
 
-    scores = score_captions(
-        data.predictions, prepared.references if prepared else data.references, text_keys, tokenizer=tokenizer,
-        progress=progress, chunk_images=chunk_images, neural=neural, images=data.images,
-        meteor=values.get("meteor", "py"), window=data.window, models=prepared.models if prepared else None,
-        meanwhile=meanwhile,
-    )  # fmt: skip
+    try:
+        scores = score_captions(
+            data.predictions, prepared.references if prepared else data.references, text_keys,
+            tokenizer=tokenizer, progress=progress, chunk_images=chunk_images, neural=neural, images=data.images,
+            meteor=values.get("meteor", "py"), window=data.window, models=prepared.models if prepared else None,
+            meanwhile=meanwhile,
+        )  # fmt: skip
+    except BaseException:
+        if early is not None:
+            early.discard()
+        raise
+    if early is not None:
+        done["types"] = early.result()
     if set(keys) & {"ROUGE_1", "ROUGE_2"}:
         _rouge_score(data, keys, scores)
     inputs = list(data.inputs)
@@ -170,11 +204,7 @@ def evaluate(
         columns.update({k: scores.columns[k] for k in ("objects", "hallucinated")})
     from vlmeval.report.signature import signature
 
-    with progress.step("error types"):
-        error_types = caption_error_types(
-            data.predictions, data.references if data.has_references else None,
-            scores.columns["hallucinated"] if chair_keys else None, consensus.get("of"),
-        )  # fmt: skip
+    types = done["types"] if "types" in done else error_types(scores.columns["hallucinated"] if chair_keys else None)
     checked = ",".join(["empty", "repetition", *(["hallucination"] if chair_keys else []),
                         *(["omission"] if data.has_references else [])])  # fmt: skip
     return Result(
@@ -203,7 +233,7 @@ def evaluate(
             **{k: v for k, v in scores.environment.items() if k != "java"},
         },
         columns=columns,
-        error_types=error_types,
+        error_types=types,
         evidence={**scores.evidence, **_failure_columns(data, values, ordered, columns)},
     )
 
