@@ -307,3 +307,32 @@ def test_error_types_hallucination_with_chair(cli, tmp_path):
     # each has 1-3 planted objects; CHAIR's original variant misses two ("mug" for cup, "glass of wine")
     assert len(planted) == 79 and planted.count("hallucination") == 77
     assert "types:empty,repetition,hallucination,omission" in report["signature"]["failure_rate"]
+
+
+def test_error_types_beside_the_run_equal_one_pass(monkeypatch):
+    """Past one chunk the error types are found in a worker process, slice by slice, while the run scores
+    (tasks/caption.py ``_TypesBeside``; the last slices are shared with this process); one chunk finds them
+    in a forked process. Each slice's types depend on its own texts only: all equal one pass over the corpus."""
+    import dataclasses
+
+    import vlmeval.metrics.errors as errors
+    from vlmeval.io.captions import load_captions
+    from vlmeval.metrics.errors import caption_error_types
+    from vlmeval.progress import QUIET
+    from vlmeval.tasks.caption import evaluate
+
+    data = load_captions(CAPTION_JSONL)
+    # a few failures of each kind among the real captions: empty, a generation loop, low recall
+    predictions = list(data.predictions)
+    predictions[3], predictions[80] = "", "a dog a dog a dog a dog"
+    predictions[200:210] = ["purple elephants juggling"] * 10
+    data = dataclasses.replace(data, predictions=predictions)
+    expected = caption_error_types(data.predictions, data.references)
+    assert {"empty", "repetition", "omission"} <= set(expected)
+    import vlmeval.tasks.caption as task
+
+    monkeypatch.setattr(errors, "ERROR_CHUNK", 37)  # the slices this process cuts (the worker keeps 10,000)
+    monkeypatch.setattr(task, "EARLY_TYPES", 100)  # one chunk of 500 images: the forked process
+    for chunk in (37, 120, 10_000):
+        result = evaluate(data, ["Bleu_4"], {}, QUIET, chunk_images=chunk)
+        assert result.error_types == expected

@@ -94,6 +94,7 @@ def score_captions(
     window: Any = None,
     models: Any = None,
     meanwhile: Any = None,
+    each_chunk: Any = None,
 ) -> Result:
     """The metrics asked for, on the predictions and their references (or the ``CaptionReferences`` an
     evaluator prepared of them). Returns per-sample scores without
@@ -101,7 +102,8 @@ def score_captions(
     ``environment``, and the bootstrap estimators of the corpus metrics. ``window``: the lists are one part
     of a sharded run (``vlmeval.shard.Window``, the whole input's lists): they are tokenized inside the whole
     documents, and the result's ``evidence`` holds what ``vlmeval merge`` needs (``caption_merge``).
-    ``meanwhile``: other work of the caller's, run while METEOR's forked process finishes."""
+    ``meanwhile``: other work of the caller's, run while METEOR's forked process finishes; ``each_chunk``:
+    called after each chunk of images (the caller's work beside the loop)."""
     from vlmeval.scoring.model_metrics import MODEL_KEYS
 
     warnings: list[str] = []
@@ -140,7 +142,8 @@ def score_captions(
                 prepared = prepare_references(
                     references, tokenizer=tokenizer, chunk=chunk_images, strings=strings, window=window
                 )
-            scored = _score_in_chunks(predictions, prepared, wanted, advance, meteor_py, keep_refs, meanwhile)
+            scored = _score_in_chunks(predictions, prepared, wanted, advance, meteor_py, keep_refs, meanwhile,
+                                      each_chunk)  # fmt: skip
         hyps, refs = scored.hyps, scored.refs
         tok_stats = scored.tokenizer_stats
         if tok_stats is not None and (tok_stats.jar or tok_stats.approximate):
@@ -446,7 +449,7 @@ def prepare_references(
 
 
 def _score_in_chunks(predictions: list[str], refs: CaptionReferences, wanted: list[str], advance, meteor: bool,
-                     keep_strings: bool = False, meanwhile=None) -> _Scored:  # fmt: skip
+                     keep_strings: bool = False, meanwhile=None, each_chunk=None) -> _Scored:  # fmt: skip
     """Tokenize the predictions and compute BLEU, ROUGE-L, CIDEr-D (and the Java-free METEOR) chunk by chunk
     of images against the prepared references, holding only compact token ids between chunks: a million
     images fit in a few GiB. BLEU and ROUGE-L are per image; CIDEr-D's document frequencies are summed over
@@ -493,6 +496,8 @@ def _score_in_chunks(predictions: list[str], refs: CaptionReferences, wanted: li
                 encoded.append(hyp_ids)
             if beside is not None:
                 beside.poll()
+            if each_chunk is not None:
+                each_chunk()
             advance(b - a)
         out.rouge = rouge
         if want_bleu or want_cider:

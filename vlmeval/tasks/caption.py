@@ -119,6 +119,61 @@ def defaults(values: dict[str, Any], available: list[str]) -> list[str]:
 EARLY_TYPES = 1000  # images from which the error types are found in a forked process (below: here, cheaper)
 
 
+class _TypesBeside:
+    """The error types of a run of several chunks, found slice by slice of ``ERROR_CHUNK`` images in a
+    ``Worker`` process while this one scores (a slice's types depend on its own texts only). A slice is
+    sent when fewer than two wait there, so the worker holds little; what is left when the scoring ends is
+    shared: this process takes the slices from the end."""
+
+    def __init__(self, predictions: list[str], references: list[list[str]]):
+        from vlmeval.metrics.errors import ERROR_CHUNK
+        from vlmeval.parallel import Worker
+
+        self.predictions, self.references = predictions, references
+        self.bounds = [(a, min(a + ERROR_CHUNK, len(predictions))) for a in range(0, len(predictions), ERROR_CHUNK)]
+        self.sent: list[tuple[int, int]] = []
+        self.parts: dict[int, list] = {}
+        self.worker = Worker("vlmeval.metrics.errors:caption_error_types")
+
+    @classmethod
+    def started(cls, predictions, references) -> _TypesBeside | None:
+        """None where no worker can run (the types are then found here, as for one chunk)."""
+        import os
+
+        if os.name != "posix":
+            return None
+        try:
+            return cls(predictions, references)
+        except OSError:
+            return None
+
+    def tick(self) -> None:
+        while self.worker.ready():
+            self.parts[self.sent.pop(0)[0]] = self.worker.receive()[0]
+        while self.worker.outstanding < 2 and self.bounds:
+            a, b = self.bounds.pop(0)
+            self.worker.send([(self.predictions[a:b], self.references[a:b])])
+            self.sent.append((a, b))
+
+    def result(self) -> list[str | None]:
+        from vlmeval.metrics.errors import caption_error_types
+
+        self.tick()
+        while self.bounds:  # the worker takes them from the front, this process from the end
+            if len(self.bounds) > 1:
+                self.tick()
+            if self.bounds:
+                a, b = self.bounds.pop()
+                self.parts[a] = caption_error_types(self.predictions[a:b], self.references[a:b])
+        while self.sent:
+            self.parts[self.sent.pop(0)[0]] = self.worker.receive()[0]
+        self.worker.close()
+        return [t for a in sorted(self.parts) for t in self.parts[a]]
+
+    def discard(self) -> None:
+        self.worker.close()
+
+
 def evaluate(
     data, keys: list[str], values: dict[str, Any], progress, *, chunk_images: int = CHUNK_IMAGES,
     prepared: Prepared | None = None,
@@ -164,6 +219,9 @@ def evaluate(
         # writes), doubling the memory; those runs find them in ``meanwhile``
         early = start(error_types)
 
+    elif not chair_keys and references is not None and done["consensus"] is None and len(references) > chunk_images:
+        early = _TypesBeside.started(data.predictions, references)
+
     def meanwhile() -> None:
         """While METEOR's forked process runs: the error types (CHAIR's hallucinations come later: then
         the omission rule's side of the references only)."""
@@ -179,7 +237,7 @@ def evaluate(
             data.predictions, prepared.references if prepared else data.references, text_keys,
             tokenizer=tokenizer, progress=progress, chunk_images=chunk_images, neural=neural, images=data.images,
             meteor=values.get("meteor", "py"), window=data.window, models=prepared.models if prepared else None,
-            meanwhile=meanwhile,
+            meanwhile=meanwhile, each_chunk=early.tick if isinstance(early, _TypesBeside) else None,
         )  # fmt: skip
     except BaseException:
         if early is not None:
