@@ -552,18 +552,27 @@ class _MeteorBeside:
                 self.child = start(lambda: _meteor_part(a + cut, hyps[cut:], refs[cut:]))
             self.mine.append((a, hyps[:cut], refs[:cut]))
             return
-        if self.worker is None and os.name == "posix":
-            from vlmeval.parallel import Worker
-
-            try:
-                self.worker = Worker(f"{__name__}:_meteor_part")
-            except OSError:
-                self.worker = False  # no second process: all here
+        if self.worker is None:
+            self.worker = self._new_worker()
         self.poll()
         if self.worker and self.worker.outstanding < self.MAX_QUEUED:
             self.worker.send([(a, hyps, refs)])
         else:
             self.done.append(_meteor_part(a, hyps, refs))
+
+    @staticmethod
+    def _new_worker():
+        """A worker, or False (then all here): it maps the index from the cache, and where the cache could
+        not be written it would build an index of its own."""
+        from vlmeval.metrics import meteor_data
+        from vlmeval.parallel import Worker
+
+        if os.name != "posix" or not meteor_data.index_path(meteor_data.sources()).exists():
+            return False
+        try:
+            return Worker(f"{__name__}:_meteor_part")
+        except OSError:
+            return False
 
     def poll(self) -> None:
         """Read what the worker has finished (it waits for its results to be read)."""
