@@ -61,3 +61,18 @@ def test_an_abandoned_worker_is_ended():
     worker.send([(30,)])
     worker.close()  # does not wait for the half minute
     assert worker._proc.returncode is not None
+
+
+@posix
+def test_a_worker_that_dies_is_one_sentence():
+    worker = Worker("os:getpid")
+    try:
+        worker.send([()])
+        pid = worker.receive()[0]
+        os.kill(pid, 9)
+        worker._proc.wait()  # gone before the next batch is sent
+        worker.send([()])
+        with pytest.raises(RuntimeError, match="worker process .* stopped: killed by signal 9"):
+            worker.receive()
+    finally:
+        worker.close()

@@ -120,7 +120,10 @@ class Worker:
         self.outstanding = 0
 
     def send(self, batch: list[tuple]) -> None:
-        _write_frame(self._proc.stdin, batch)
+        try:
+            _write_frame(self._proc.stdin, batch)
+        except BrokenPipeError:
+            pass  # it has stopped: ``receive`` says how
         self.outstanding += 1
 
     def ready(self) -> bool:
@@ -131,7 +134,9 @@ class Worker:
     def receive(self) -> list:
         data = _read_frame(self._proc.stdout)
         if data is None:
-            raise RuntimeError(f"the worker process stopped (exit {self._proc.wait()})")
+            code = self._proc.wait()
+            how = f"killed by signal {-code}" if code < 0 else f"exit {code}"
+            raise RuntimeError(f"a worker process (python -m vlmeval.parallel) stopped: {how}")
         self.outstanding -= 1
         if isinstance(data, BaseException):
             raise data
@@ -156,10 +161,13 @@ def _write_frame(stream, value) -> None:
 
 
 def _read_frame(stream):
+    """The next value, or None where the stream ends (also part-way through a value: its writer died)."""
     head = stream.read(8)
     if len(head) < 8:
         return None
-    return pickle.loads(stream.read(struct.unpack("<Q", head)[0]))
+    size = struct.unpack("<Q", head)[0]
+    data = stream.read(size)
+    return pickle.loads(data) if len(data) == size else None
 
 
 def _serve(target: str) -> None:
