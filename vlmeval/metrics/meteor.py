@@ -281,16 +281,6 @@ class Lexicon:
     syn: np.ndarray  # int32 sorted synset ids per word
 
 
-def _ranges(starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the ranges [start, stop) laid end to end, and the number taken from each."""
-    counts = (stops - starts).astype(np.int64)
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64), counts
-    first = np.cumsum(counts) - counts
-    return np.repeat(starts - first, counts) + np.arange(total), counts
-
-
 def _vocab_lookup(index: md.MeteorIndex, words: list[str]) -> np.ndarray:
     """Position of each word in the index's vocabulary, -1 when absent (64-bit key, then the bytes)."""
     vkey = index.vocab_key
@@ -306,8 +296,8 @@ def _vocab_lookup(index: md.MeteorIndex, words: list[str]) -> np.ndarray:
     found[:] = False
     if len(cand):
         starts = np.cumsum(lengths) - lengths
-        ours, counts = _ranges(starts[cand], starts[cand] + lengths[cand])
-        theirs, _ = _ranges(voff[p], voff[p + 1])
+        ours, counts = md.ranges(starts[cand], starts[cand] + lengths[cand])
+        theirs, _ = md.ranges(voff[p], voff[p + 1])
         differ = units[ours] != index.vocab_blob[theirs]
         owner = np.repeat(np.arange(len(cand)), counts)
         bad = np.zeros(len(cand), dtype=bool)
@@ -349,7 +339,7 @@ def lexicon(index: md.MeteorIndex, words: list[str]) -> Lexicon:
                 if g and k not in done:  # the first rule whose result is a WordNet word
                     done.add(k)
                     starts[k], stops[k], source[k] = index.own_off[p], index.own_off[p + 1], 1
-    idx, counts = _ranges(starts, stops)
+    idx, counts = md.ranges(starts, stops)
     syn = (
         np.where(
             np.repeat(source, counts) == 1,
@@ -484,15 +474,6 @@ def _odd_spaces(arr: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.flatnonzero(odd)
 
 
-def _first_ids(values, count: int) -> tuple[np.ndarray, list]:
-    """Dense ids in order of first appearance, and the distinct values (dict.setdefault at C speed)."""
-    first: dict = {}
-    raw = np.fromiter(map(first.setdefault, values, itertools.count()), dtype=np.int64, count=count)
-    remap = np.empty(count, dtype=np.int64)
-    remap[np.fromiter(first.values(), dtype=np.int64, count=len(first))] = np.arange(len(first))
-    return remap[raw], list(first)
-
-
 def _prepare(index: md.MeteorIndex, hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> _Corpus:
     n = len(hyps)
     counts = np.fromiter(map(len, refs), dtype=np.int64, count=n)
@@ -516,7 +497,7 @@ def _prepare(index: md.MeteorIndex, hyps: Sequence[str], refs: Sequence[Sequence
         for k, t, f in zip(picked, normalized, flags):
             norms[k] = t
             ok[k] = f
-    text_sentence, sentences = _first_ids(norms, len(norms))
+    text_sentence, sentences = md.first_seen(norms, len(norms))
     position = dict(zip(texts, range(len(texts))))
     test_text = np.fromiter(map(position.__getitem__, tests), dtype=np.int64, count=n)
     ref_text = np.fromiter(map(position.__getitem__, flat), dtype=np.int64, count=len(flat))
@@ -539,7 +520,7 @@ def _prepare(index: md.MeteorIndex, hyps: Sequence[str], refs: Sequence[Sequence
         tokens = list(itertools.chain.from_iterable(split))
     sent_off = np.zeros(len(sentences) + 1, dtype=np.int64)
     np.cumsum(sent_len, out=sent_off[1:])
-    dense, words = _first_ids(tokens, len(tokens))
+    dense, words = md.first_seen(tokens, len(tokens))
     dense = dense.astype(np.int32)
     lex = lexicon(index, words)
     _, exact_class = np.unique(lex.jhash, return_inverse=True)
@@ -631,7 +612,7 @@ def _phrases(index: md.MeteorIndex, corpus: _Corpus) -> _Phrases:
     n_u = len(phrases)
     # the table's pairs whose A occurs here, kept when their B occurs somewhere in the corpus too
     eoff = index.ent_off
-    entries, counts = _ranges(eoff[phrases], eoff[phrases + 1])
+    entries, counts = md.ranges(eoff[phrases], eoff[phrases + 1])
     b = index.ent_b[entries].astype(np.int64)
     present = np.zeros((len(pkey) + 7) // 8, dtype=np.uint8)
     np.bitwise_or.at(present, phrases >> 3, (1 << (phrases & 7)).astype(np.uint8))
@@ -686,7 +667,7 @@ def _equal_pairs(ka: np.ndarray, kb: np.ndarray) -> tuple[np.ndarray, np.ndarray
     sa, sb = ka[oa], kb[ob]
     lo = np.searchsorted(sb, sa, side="left")
     hi = np.searchsorted(sb, sa, side="right")
-    idx, counts = _ranges(lo, hi)
+    idx, counts = md.ranges(lo, hi)
     return np.repeat(oa, counts), ob[idx]
 
 
@@ -728,8 +709,8 @@ def _related(c: _Corpus, hw: np.ndarray, rw: np.ndarray) -> tuple[np.ndarray, np
     keep = ea[a] != eb[b]
     keys.append(a[keep] * nr + b[keep])
     codes.append(np.full(int(keep.sum()), 2, dtype=np.uint8))
-    sa, ca = _ranges(lex.syn_off[hw], lex.syn_off[hw + 1])
-    sb, cb = _ranges(lex.syn_off[rw], lex.syn_off[rw + 1])
+    sa, ca = md.ranges(lex.syn_off[hw], lex.syn_off[hw + 1])
+    sb, cb = md.ranges(lex.syn_off[rw], lex.syn_off[rw + 1])
     x, y = _equal_pairs(lex.syn[sa].astype(np.int64), lex.syn[sb].astype(np.int64))
     a, b = np.repeat(np.arange(len(hw)), ca)[x], np.repeat(np.arange(len(rw)), cb)[y]
     keep = ea[a] != eb[b]
@@ -799,7 +780,7 @@ def _block_matches(c: _Corpus, ph: _Phrases, pr: _Pairs) -> _Matches:
     same = pr.n1 == pr.n2
     if same.any():
         cand = np.flatnonzero(same)
-        pos, counts = _ranges(np.zeros(len(cand), dtype=np.int64), pr.n1[cand])
+        pos, counts = md.ranges(np.zeros(len(cand), dtype=np.int64), pr.n1[cand])
         owner = np.repeat(cand, counts)
         diff = c.exact_class[words[pr.h_off[owner] + pos]] != c.exact_class[words[pr.r_off[owner] + pos]]
         same[owner[diff]] = False
@@ -818,19 +799,19 @@ def _block_matches(c: _Corpus, ph: _Phrases, pr: _Pairs) -> _Matches:
     for direction in (1, 2):
         a_sent = pr.r if direction == 1 else pr.h
         b_sent = pr.h if direction == 1 else pr.r
-        occ, counts = _ranges(ph.off[a_sent], ph.off[a_sent + 1])
+        occ, counts = md.ranges(ph.off[a_sent], ph.off[a_sent + 1])
         p = np.repeat(np.arange(n_pairs), counts)
         keep = nonsame[p] & ph.has_pairs[occ]
         occ, p = occ[keep], p[keep]
         u = ph.u[occ]
-        ent, counts = _ranges(ph.pair_off[u], ph.pair_off[u + 1])
+        ent, counts = md.ranges(ph.pair_off[u], ph.pair_off[u + 1])
         src_full = np.repeat(np.arange(len(occ)), counts)
         key = b_sent[p[src_full]] * n_u + ph.pair_b[ent]
         maybe = np.flatnonzero(_bloom_test(ph.bloom, key))  # most candidates' paraphrase is not there
         key = key[maybe]
         lo = np.searchsorted(ph.keys, key, side="left")
         hi = np.searchsorted(ph.keys, key, side="right")
-        found, counts = _ranges(lo, hi)
+        found, counts = md.ranges(lo, hi)
         row = np.repeat(maybe, counts)
         entry = ent[row]
         src = src_full[row]
@@ -1024,7 +1005,7 @@ def _beam(m: _Matches, pr: _Pairs, fixed: np.ndarray, mask1: np.ndarray, mask2: 
         # free position: one new path per usable candidate, then the path that skips the position
         fr = np.flatnonzero(~used)
         lo, hi = cand_off[pos[fr]], cand_off[pos[fr] + 1]
-        ci, counts = _ranges(lo, hi)
+        ci, counts = md.ranges(lo, hi)
         parent = np.repeat(fr, counts)
         mi = cand[ci]
         usable = ((u1[parent] & m1[mi]) == 0) & ((u2[parent] & m2[mi]) == 0)
@@ -1361,10 +1342,10 @@ def _wide_matches(c: _Corpus, ph: _Phrases, h: int, r: int) -> tuple[_Matches, b
             break
         sel = np.flatnonzero(code & bit)
         a, b = key[sel] // max(len(u2), 1), key[sel] % max(len(u2), 1)
-        ia, ca = _ranges(off1[a], off1[a + 1] if complete else np.minimum(off1[a + 1], off1[a] + 1))
+        ia, ca = md.ranges(off1[a], off1[a + 1] if complete else np.minimum(off1[a + 1], off1[a] + 1))
         # every position of word a with every position of word b
         rep = np.repeat(np.arange(len(a)), ca)
-        jb, cb = _ranges(off2[b][rep], off2[b + 1][rep])
+        jb, cb = md.ranges(off2[b][rep], off2[b + 1][rep])
         i = np.repeat(pos1[ia], cb)
         j = pos2[jb]
         add(j, 1, i, 1, module, module, i, 0, 0)
@@ -1373,7 +1354,7 @@ def _wide_matches(c: _Corpus, ph: _Phrases, h: int, r: int) -> tuple[_Matches, b
             a_sent, b_sent = (r, h) if direction == 1 else (h, r)
             occ = np.arange(ph.off[a_sent], ph.off[a_sent + 1])
             u = ph.u[occ]
-            ent, counts = _ranges(ph.pair_off[u], ph.pair_off[u + 1])
+            ent, counts = md.ranges(ph.pair_off[u], ph.pair_off[u + 1])
             rep = np.repeat(np.arange(len(occ)), counts)
             start, length = ph.start[occ][rep], ph.length[occ][rep]
             e, b = ph.pair_entry[ent], ph.pair_b[ent]
@@ -1381,7 +1362,7 @@ def _wide_matches(c: _Corpus, ph: _Phrases, h: int, r: int) -> tuple[_Matches, b
             order = np.lexsort((ph.start[other], ph.u[other]))
             ou, ost = ph.u[other][order], ph.start[other][order]
             lo, hi = np.searchsorted(ou, b, "left"), np.searchsorted(ou, b, "right")
-            found, counts = _ranges(lo, hi if complete else np.minimum(hi, lo + 1))
+            found, counts = md.ranges(lo, hi if complete else np.minimum(hi, lo + 1))
             rep = np.repeat(np.arange(len(b)), counts)
             start, length, e, b, at = start[rep], length[rep], e[rep], b[rep], ost[found]
             blen = ph.u_len[b]

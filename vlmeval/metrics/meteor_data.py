@@ -21,8 +21,10 @@ import json
 import mmap
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -367,18 +369,20 @@ def _sha256_cached(path: Path) -> str:
             digest.update(block)
     known[str(path)] = {**stamp, "sha256": digest.hexdigest()}
     with contextlib.suppress(OSError):
-        _write_atomic(record, json.dumps(known, indent=1).encode())
+        _write_atomic(record, lambda f: f.write(json.dumps(known, indent=1).encode()))
     return digest.hexdigest()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, write: Callable[[Any], object]) -> None:
+    """``write(handle)`` into a temporary file beside ``path``, synced, then renamed over it: a reader (or
+    another process building the same file) never sees half of it."""
     import tempfile
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -491,8 +495,6 @@ class MeteorIndex:
 
 def _write_index(path: Path, arrays: dict[str, np.ndarray], extra: dict) -> None:
     layout: dict[str, list] = {}
-    import tempfile
-
     header_guess = 1 << 16
     while True:
         offset = _align(len(_MAGIC) + 8 + header_guess)
@@ -504,28 +506,21 @@ def _write_index(path: Path, arrays: dict[str, np.ndarray], extra: dict) -> None
         if len(header) <= header_guess:
             break
         header_guess = 2 * len(header)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(_MAGIC + len(header).to_bytes(8, "little") + header)
-            for name, arr in arrays.items():
-                f.seek(layout[name][2])
-                f.write(np.ascontiguousarray(arr).tobytes())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+
+    def write(f) -> None:
+        f.write(_MAGIC + len(header).to_bytes(8, "little") + header)
+        for name, arr in arrays.items():
+            f.seek(layout[name][2])
+            f.write(np.ascontiguousarray(arr).tobytes())
+
+    _write_atomic(path, write)
 
 
 def _align(n: int) -> int:
     return (n + _ALIGN - 1) // _ALIGN * _ALIGN
 
 
-def _first_seen(values, count: int) -> tuple[np.ndarray, list]:
+def first_seen(values, count: int) -> tuple[np.ndarray, list]:
     """Dense ids in order of first appearance, and the distinct values (dict.setdefault at C speed)."""
     first: dict = {}
     raw = np.fromiter(map(first.setdefault, values, itertools.count()), dtype=np.int64, count=count)
@@ -534,10 +529,14 @@ def _first_seen(values, count: int) -> tuple[np.ndarray, list]:
     return remap[raw], list(first)
 
 
-def _ranges_of(starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def ranges(starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the ranges [start, stop) laid end to end, and the number taken from each."""
     counts = (stops - starts).astype(np.int64)
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64), counts
     first = np.cumsum(counts) - counts
-    return np.repeat(starts - first, counts) + np.arange(int(counts.sum())), counts
+    return np.repeat(starts - first, counts) + np.arange(total), counts
 
 
 def _csr(lists: list[list[int]], dtype=np.int32) -> tuple[np.ndarray, np.ndarray]:
@@ -564,7 +563,7 @@ def build_index(src: Sources) -> tuple[dict[str, np.ndarray], dict]:
     if len(refs) != len(pars):
         raise RuntimeError(f"{src.paraphrase} is not made of (probability, phrase, paraphrase) line triples")
     n_entries = len(refs)
-    ids, phrases = _first_seen(itertools.chain(refs, pars), 2 * n_entries)
+    ids, phrases = first_seen(itertools.chain(refs, pars), 2 * n_entries)
     a_ids, b_ids = ids[:n_entries], ids[n_entries:]
     del refs, pars, ids
     odd = [
@@ -580,7 +579,7 @@ def build_index(src: Sources) -> tuple[dict[str, np.ndarray], dict]:
             # an empty paraphrase would match at every position of a sentence (ParaphraseMatcher)
             raise RuntimeError(f"{src.paraphrase} has an empty phrase; vlmeval does not restate that case")
     phr_len = np.fromiter((p.count(" ") + 1 for p in phrases), dtype=np.int64, count=len(phrases))
-    flat_words, para_words = _first_seen(" ".join(phrases).split(" "), int(phr_len.sum()))
+    flat_words, para_words = first_seen(" ".join(phrases).split(" "), int(phr_len.sum()))
     para_vocab = dict(zip(para_words, range(len(para_words))))
     del phrases
     # vocabulary: every word any resource knows
@@ -614,7 +613,7 @@ def build_index(src: Sources) -> tuple[dict[str, np.ndarray], dict]:
     rank = np.empty_like(porder)
     rank[porder] = np.arange(len(porder))
     starts = np.cumsum(phr_len) - phr_len
-    flat_idx, counts = _ranges_of(starts[porder], starts[porder] + phr_len[porder])
+    flat_idx, counts = ranges(starts[porder], starts[porder] + phr_len[porder])
     phr_off = np.zeros(len(porder) + 1, dtype=np.int64)
     np.cumsum(counts, out=phr_off[1:])
     phr_words = flat_words[flat_idx].astype(np.int32)

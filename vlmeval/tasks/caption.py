@@ -158,10 +158,8 @@ class _TypesBeside:
     def result(self) -> list[str | None]:
         from vlmeval.metrics.errors import caption_error_types
 
-        self.tick()
         while self.bounds:  # the worker takes them from the front, this process from the end
-            if len(self.bounds) > 1:
-                self.tick()
+            self.tick()
             if self.bounds:
                 a, b = self.bounds.pop()
                 self.parts[a] = caption_error_types(self.predictions[a:b], self.references[a:b])
