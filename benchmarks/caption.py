@@ -19,6 +19,7 @@ import contextlib
 import gzip
 import io
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -103,6 +104,9 @@ def process_rows(ids, preds, refs, repeat: int, meteor: bool) -> list:
         (folder / "ann.json").write_text(json.dumps(ann))
         (folder / "res.json").write_text(json.dumps([{"image_id": i, "caption": preds[i]} for i in ids]))
         (folder / "script.py").write_text(PYCOCOEVALCAP_SCRIPT)
+        # as after ``pip install``: modules run from their bytecode (the warm run writes vlmeval's where an
+        # editable install has none; pycocoevalcap's was compiled at install)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         sets = [("default", [])] if meteor else []
         sets.append(("ngram", ["--metrics", "Bleu,ROUGE_L,CIDEr"]))
         for name, extra in sets:
@@ -113,7 +117,7 @@ def process_rows(ids, preds, refs, repeat: int, meteor: bool) -> list:
 
             def run(cmd):
                 start = time.perf_counter()
-                subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
+                subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT, env=env)
                 return time.perf_counter() - start
 
             run(ours_cmd)  # warm: METEOR's index and the OS file cache, for both

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import FIXTURES
-from tests.reference import OfficialVqaEval, vlmevalkit_vqa_score
+from tests.reference import OfficialVqaEval, vlmevalkit_vqa_overall, vlmevalkit_vqa_score
 from vlmeval.io.qa import load_vqa
 from vlmeval.metrics.vqa import (
     CONTRACTIONS,
@@ -99,7 +99,8 @@ def test_normalisation_quirks(text, punctuated, normalised):
 
 ANSWER = st.sampled_from(
     ["yes", "Yes", "yes.", "no", "2", "two", "a dog", "the dog", "dog", "dont", "don't", "t-shirt",
-     "t shirt", "1,000", "1000", " red \n", "red", "red, white", "black/white", "3.5", "Im", "..", "none", "0"]
+     "t shirt", "1,000", "1000", " red \n", "red", "red, white", "black/white", "3.5", "Im", "..", "none", "0",
+     "2.", "10.", "10", "1.5.", "3 p.m."]
 )  # fmt: skip
 
 
@@ -113,6 +114,25 @@ def test_every_variant_equals_the_transcribed_script(answers, prediction):
     assert vqa_accuracy_per_question([prediction], [answers], "harness") == [
         vlmevalkit_vqa_score(answers, prediction)
     ]
+
+
+def test_the_harness_keeps_a_period_after_a_digit_as_vlmevalkit_does():
+    """VLMEvalKit's period rule is a real look-behind ("10." stays "10."); the official script's deletes it."""
+    answers = ["10"] * 10
+    assert vlmevalkit_vqa_score(answers, "10.") == 0.0
+    assert vqa_accuracy_per_question(["10."], [answers], "harness") == [0.0]
+    assert vqa_accuracy_per_question(["10."], [answers], "official-2017") == [1.0]
+    assert process_punctuation("2.") == "2"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.lists(ANSWER, min_size=1, max_size=10), ANSWER), min_size=1, max_size=40))
+def test_the_harness_overall_is_vlmevalkits_np_mean(questions):
+    """Bit for bit: np.mean per question, then np.mean(hit) * 100 (pairwise sums, not the script's)."""
+    answers, predictions = [q[0] for q in questions], [q[1] for q in questions]
+    per_question = vqa_accuracy_per_question(predictions, answers, "harness")
+    assert per_question == [vlmevalkit_vqa_score(a, p) for a, p in zip(answers, predictions)]
+    assert mean_percent(per_question, "numpy") == vlmevalkit_vqa_overall(per_question)
 
 
 @settings(max_examples=100, deadline=None)

@@ -154,12 +154,30 @@ class OfficialVqaEval:
 
 
 def vlmevalkit_vqa_score(answers: list[str], prediction: str) -> float:
-    """VLMEvalKit's process_line(method='vqa_score'): both sides process_answer'ed, leave-one-out by index."""
-    ev = OfficialVqaEval("harness")
+    """VLMEvalKit e8e78f0's process_line(method='vqa_score') and hit_calculate: both sides through
+    process_answer (vlmeval/dataset/utils/vqa_eval.py, with smp/misc.py's process_punctuation, whose period
+    rule is a real look-behind: a period after a digit stays, unlike the official script's), leave-one-out
+    by index, the question's score np.mean of the list."""
+    import re
+
+    import numpy as np
+
+    ev = OfficialVqaEval("harness")  # only its tables: the same manualMap, articles and contractions
+
+    def process_punctuation(in_text):
+        out_text = in_text
+        comma_strip = re.compile(r"(\d)(,)(\d)")
+        period_strip = re.compile(r"(?<!\d)\.(?!\d)")
+        for p in ev.punct:
+            if (p + " " in in_text or " " + p in in_text) or (re.search(comma_strip, in_text) is not None):
+                out_text = out_text.replace(p, "")
+            else:
+                out_text = out_text.replace(p, " ")
+        return period_strip.sub("", out_text, re.UNICODE)
 
     def process_answer(a):
         a = a.replace("\n", " ").replace("\t", " ").strip()
-        return ev.process_digit_article(ev.process_punctuation(a))
+        return ev.process_digit_article(process_punctuation(a))
 
     gt = [process_answer(a) for a in answers]
     pred = process_answer(prediction)
@@ -167,7 +185,14 @@ def vlmevalkit_vqa_score(answers: list[str], prediction: str) -> float:
     for idx in range(len(gt)):
         others = [item for j, item in enumerate(gt) if j != idx]
         match.append(min(1, float(len([o for o in others if o == pred])) / 3))
-    return sum(match) / len(match)  # np.mean in VLMEvalKit; the same value for these small sums
+    return np.mean(match)
+
+
+def vlmevalkit_vqa_overall(hits: list[float]) -> float:
+    """VLMEvalKit's ImageVQADataset.evaluate: ``ret['Overall'] = np.mean(hit) * 100`` (not rounded)."""
+    import numpy as np
+
+    return np.mean(hits) * 100
 
 
 # --------------------------------------------------------------------------------------------------

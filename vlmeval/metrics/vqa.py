@@ -17,7 +17,10 @@ the variant (``VARIANTS``), and the signature records it:
   when they are, the stripped strings are compared as they are.
 - ``official-2017`` (a4f1afd, vendored by LAVIS): the prediction is always fully normalised; the answers
   are not stripped, and get punctuation processing only, only when not all identical.
-- ``harness`` (VLMEvalKit's ``process_answer``): both sides always stripped and fully normalised.
+- ``harness`` (VLMEvalKit e8e78f0's ``process_answer`` and ``hit_calculate``): both sides always stripped and
+  fully normalised, with VLMEvalKit's own period rule, a real look-behind (``(?<!\\d)\\.(?!\\d)``: "10." stays
+  "10.", which the official script makes "10"); a question's score and the overall are ``np.mean`` (pairwise
+  summation), the overall times 100 after the mean, as VLMEvalKit computes them.
 
 Each distinct string is normalised once per run. ``vqa_scores`` also gives each question's number of
 matching answers, which decides whether it failed (``vlmeval.metrics.errors``).
@@ -91,11 +94,13 @@ PUNCTUATION = [
 ]
 # "(?!<=\d)" was meant as a look-behind; it is a look-ahead that always holds before a period
 _PERIOD_STRIP = re.compile(r"(?!<=\d)(\.)(?!\d)")
+_PERIOD_STRIP_VLMEVALKIT = re.compile(r"(?<!\d)\.(?!\d)")  # VLMEvalKit's smp/misc.py wrote the look-behind
 _COMMA_STRIP = re.compile(r"(\d)(\,)(\d)")
 _PERIOD_LIMIT = 32  # the script passes re.UNICODE (== 32) where Pattern.sub expects ``count``
 
 
-def process_punctuation(text: str) -> str:
+def process_punctuation(text: str, periods: re.Pattern | None = None) -> str:
+    """The script's processPunctuation; ``periods``: another period rule (the harness's)."""
     out = text
     delete_all = _COMMA_STRIP.search(text) is not None
     for mark in PUNCTUATION:
@@ -104,7 +109,7 @@ def process_punctuation(text: str) -> str:
             out = out.replace(mark, "")
         else:
             out = out.replace(mark, " ")
-    return _PERIOD_STRIP.sub("", out, _PERIOD_LIMIT)
+    return (periods or _PERIOD_STRIP).sub("", out, _PERIOD_LIMIT)
 
 
 def process_digit_article(text: str) -> str:
@@ -127,6 +132,8 @@ class VqaNormalization:
     unanimous_answers: str  # when they are: "raw", "full"
     prediction_split: str  # the prediction when the answers are not all identical: "full"
     prediction_unanimous: str  # ... when they are: "raw" (stripped) or "full"
+    periods: str = "official"  # the period rule: "official" (the script's) or "vlmevalkit" (a look-behind)
+    mean: str = "sum"  # how scores are averaged: "sum" (left to right, / n) or "numpy" (np.mean)
 
     def signature_fields(self) -> dict[str, str]:
         return {"variant": self.name, "parity": self.reference}
@@ -135,16 +142,18 @@ class VqaNormalization:
 VARIANTS: dict[str, VqaNormalization] = {
     "official-2021": VqaNormalization("official-2021", "GT-Vision-Lab/VQA@a013f00", True, "full", "raw", "full", "raw"),
     "official-2017": VqaNormalization("official-2017", "GT-Vision-Lab/VQA@a4f1afd", False, "punctuation", "raw", "full", "full"),
-    "harness": VqaNormalization("harness", "VLMEvalKit process_answer", True, "full", "full", "full", "full"),
+    "harness": VqaNormalization("harness", "VLMEvalKit@e8e78f0 process_answer", True, "full", "full", "full", "full",
+                                "vlmevalkit", "numpy"),
 }  # fmt: skip
 
 
 class _Cache:
     """Each distinct string normalised once per run."""
 
-    def __init__(self) -> None:
+    def __init__(self, periods: str = "official") -> None:
         self.full: dict[str, str] = {}
         self.punct: dict[str, str] = {}
+        self.periods = _PERIOD_STRIP_VLMEVALKIT if periods == "vlmevalkit" else _PERIOD_STRIP
 
     def apply(self, step: str, text: str) -> str:
         if step == "raw":
@@ -152,7 +161,7 @@ class _Cache:
         table = self.full if step == "full" else self.punct
         out = table.get(text)
         if out is None:
-            out = process_punctuation(text)
+            out = process_punctuation(text, self.periods)
             if step == "full":
                 out = process_digit_article(out)
             table[text] = out
@@ -163,16 +172,21 @@ LEAVE_ONE_OUT = "index"  # each answer left out in turn, by its position (the sc
 ROUNDING = "py2-2dp"  # Python 2's round(x, 2)
 
 
-def _leave_one_out(matches: tuple[bool, ...]) -> float:
-    """Mean over i of min(1, #{j != i: a_j matches} / 3), summed in answer order as the script sums."""
+def _leave_one_out(matches: tuple[bool, ...], mean: str = "sum") -> float:
+    """Mean over i of min(1, #{j != i: a_j matches} / 3), summed in answer order as the script sums (or as
+    ``np.mean`` sums: ``mean="numpy"``)."""
     total = sum(matches)
     accs = [min(1, float(total - m) / 3) for m in matches]
+    if mean == "numpy":
+        import numpy as np
+
+        return float(np.mean(accs))
     return float(sum(accs)) / len(accs)
 
 
 def full_normaliser() -> Callable[[str], str]:
-    """VQA's full normalisation of one string (stripped, punctuation, number words, articles: the harness's
-    ``process_answer``), each distinct string normalised once."""
+    """VQA's full normalisation of one string (stripped, then the official script's punctuation, number
+    words and articles), each distinct string normalised once."""
     cache = _Cache()
     return lambda text: cache.apply("full", _clean(text))
 
@@ -195,7 +209,7 @@ def vqa_scores(
 ) -> VqaScores:
     """Per-question accuracy (unrounded) and how many human answers matched, for the named variant."""
     spec = VARIANTS[variant]
-    cache = _Cache()
+    cache = _Cache(spec.periods)
     loo: dict[tuple[bool, ...], tuple[float, int]] = {}
     out = []
     counts = []
@@ -214,7 +228,7 @@ def vqa_scores(
         matches = tuple(g == pred for g in golds)
         found = loo.get(matches)
         if found is None:
-            found = loo[matches] = (_leave_one_out(matches), sum(matches))
+            found = loo[matches] = (_leave_one_out(matches, spec.mean), sum(matches))
         out.append(found[0])
         counts.append(found[1])
     return VqaScores(out, counts)
@@ -226,6 +240,13 @@ def official_round(value: float, digits: int = 2) -> float:
     return float(Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP))
 
 
-def mean_percent(scores: Sequence[float]) -> float:
-    """100 * mean, summed left to right as the script sums (unrounded)."""
-    return 100 * float(sum(scores)) / len(scores) if scores else 0.0
+def mean_percent(scores: Sequence[float], mean: str = "sum") -> float:
+    """100 * mean, summed left to right as the script sums (unrounded); ``mean="numpy"``: ``np.mean(scores) *
+    100``, as VLMEvalKit computes its overall."""
+    if not len(scores):
+        return 0.0
+    if mean == "numpy":
+        import numpy as np
+
+        return float(np.mean(np.asarray(scores, dtype=np.float64)) * 100)
+    return 100 * float(sum(scores)) / len(scores)

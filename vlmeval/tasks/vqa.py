@@ -77,7 +77,8 @@ def evaluate(data, keys: list[str], values: dict[str, Any], progress) -> Result:
         from vlmeval.metrics.vqa import LEAVE_ONE_OUT, ROUNDING, mean_percent, official_round
 
         acc = answers.zero_missing(vqa.accuracy, data.answered)
-        unrounded = mean_percent(acc)
+        mean = VARIANTS[variant].mean
+        unrounded = mean_percent(acc, mean)
         result = scores.result
         result.metrics["vqa_accuracy"] = official_round(unrounded)
         extra["vqa_accuracy_unrounded"] = unrounded
@@ -88,7 +89,7 @@ def evaluate(data, keys: list[str], values: dict[str, Any], progress) -> Result:
         result.signature["vqa_accuracy"] = signature("VQA-acc", fields)
         result.signature["vqa_accuracy_unrounded"] = signature("VQA-acc", {**fields, "round": "none"})
         # per-type numbers as the script prints them: rounded means of the unrounded per-question scores
-        aggregate["vqa_accuracy"] = lambda xs: official_round(mean_percent(xs))
+        aggregate["vqa_accuracy"] = lambda xs: official_round(mean_percent(xs, mean))
     options = {"variant": variant, "tokenizer": tokenizer, "metrics": keys}
     result = answers.answer_result(data, keys, scores, aggregate, options, extra)
     from vlmeval.metrics.errors import vqa_error_types
@@ -105,14 +106,16 @@ def merge(parts: list) -> Result:
     """The parts' per-question accuracies end to end: the mean rounded as the official script rounds it."""
     from vlmeval.metrics.vqa import mean_percent, official_round
 
+    mean = VARIANTS[parts[0].options.get("variant", "official-2021")].mean  # the parts agree (checked)
+
     def headline(unit: dict[str, list[float]]) -> dict[str, float]:
         if "vqa_accuracy" not in unit:
             return {}
-        unrounded = mean_percent(unit["vqa_accuracy"])
+        unrounded = mean_percent(unit["vqa_accuracy"], mean)
         return {"vqa_accuracy": official_round(unrounded), "vqa_accuracy_unrounded": unrounded}
 
     aggregate = {"exact_match": answers.percent_mean, "token_f1": answers.percent_mean,
-                 "vqa_accuracy": lambda xs: official_round(mean_percent(xs))}  # fmt: skip
+                 "vqa_accuracy": lambda xs: official_round(mean_percent(xs, mean))}  # fmt: skip
     return answers.merge_answers(parts, TASK, aggregate, headline)
 
 
