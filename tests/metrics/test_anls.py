@@ -54,6 +54,8 @@ def test_known_disagreement_with_mp_docvqa():
     answers, prediction = ["new  york"], "new york"
     assert anls_per_question([prediction], [answers]).tolist() == [1.0]
     assert mp_docvqa_anls(answers, prediction) < 1.0
+    # and scores "none" and an empty prediction 0 whatever the answers
+    assert anls_per_question(["None"], [["none"]]).tolist() == [1.0] and mp_docvqa_anls(["none"], "None") == 0
 
 
 @settings(max_examples=300, deadline=None)

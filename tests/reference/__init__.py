@@ -225,14 +225,17 @@ def rrc_anls(answers: list[str], prediction: str, threshold: float = 0.5) -> flo
 
 
 def mp_docvqa_anls(answers: list[str], prediction: str, threshold: float = 0.5) -> float:
-    """MP-DocVQA's variant: lower-cased and stripped, but whitespace not collapsed."""
-    values = []
-    for answer in answers:
-        gt, det = answer.strip().lower(), prediction.strip().lower()
-        length = max(len(gt), len(det))
-        values.append(0.0 if length == 0 else levenshtein_distance(gt, det) / length)
-    result = 1 - min(values)
-    return 0 if result < threshold else result
+    """rubenpt91/MP-DocVQA-Framework metrics.py ``Evaluator._calculate_anls`` (answer type 'string'):
+    lower-cased and stripped, whitespace not collapsed; an empty prediction and the prediction "none" score
+    0; similarity 1 - edit distance / the longer length, the best kept from ``threshold`` up."""
+    gt = [answer.lower().strip() for answer in answers]
+    pred = prediction.lower().strip()
+    if len(pred) == 0:
+        return 0
+    if pred == "none":
+        return 0
+    best = max(1 - levenshtein_distance(g, pred) / max(len(g), len(pred)) for g in gt)
+    return best if best >= threshold else 0
 
 
 # --------------------------------------------------------------------------------------------------
