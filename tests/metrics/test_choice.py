@@ -369,3 +369,26 @@ def test_drawn_batches_score_like_single_extractions(rows, rule):
     assert s.judge_vlmevalkit.tolist() == [int(x.judge_vlmevalkit) for x in singles]
     m = s.metrics()
     assert 0 <= m["accuracy"] <= m["accuracy_chance_adjusted"] <= 100
+
+
+def test_a_26_option_question_scores_the_unresolved_as_z_as_vlmevalkit_does():
+    """VLMEvalKit's exact matching records 'Z' for what can_infer leaves; with option Z that is a letter
+    (a hit when Z is the answer). The answer stays unparsed (the judge's turn), credited 1/k."""
+    texts = [f"opt{i}" for i in range(26)]
+    opts = dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", texts))
+    predictions = ["hmm", "A and B", "Z", "I think it is opt25", "hmm", "", "B"]  # "opt25" holds "opt2" too
+    answers = ["Z", "Z", "Z", "Z", "A", "Z", "B"]
+    rows = [vk_row(p, opts, a, i) for i, (p, a) in enumerate(zip(predictions, answers))]
+    ref = ovk.mcq_vanilla_eval(rows, [{"index": r["index"], "answer": r["answer"]} for r in rows])
+    scores = score_choices(predictions, [opts] * len(rows), answers, rule="vlmevalkit")
+    assert scores.correct.tolist() == [r["hit"] for r in ref] == [1, 1, 1, 1, 0, 1, 1]
+    assert scores.unparsed.tolist() == [1, 1, 0, 1, 1, 1, 0]
+    assert scores.credit.tolist() == [1 / 26, 1 / 26, 1, 1 / 26, 1 / 26, 1 / 26, 1]
+    assert not extract("hmm", opts, "vlmevalkit").parsed and extract("hmm", opts, "vlmevalkit").letter == "Z"
+    # CircularEval: a group with a rotation can_infer leaves goes to the judge (no hit without one)
+    group = [vk_row("hmm", opts, "Z", 5), vk_row("B", opts, "B", 1_000_005)]
+    meta = [{"index": r["index"], "answer": r["answer"]} for r in group]
+    ref_hits, _ = ovk.mcq_circular_eval(group, meta)
+    circ = score_choices(["hmm", "B"], [opts] * 2, ["Z", "B"], rule="vlmevalkit", groups=["5", "5"],
+                         heads=[True, False]).circular  # fmt: skip
+    assert circ.hit.tolist() == [ref_hits[5]]

@@ -18,7 +18,8 @@ Extraction rules (``RULES``; each is deterministic: no judge model, no random dr
   4. option text: unless the lower-cased answer is longer than twice the options' total length, the
      option whose lower-cased text is a substring of the answer, if exactly one is.
   Otherwise VLMEvalKit asks its judge model (``judge`` counts these); without a judge it records 'Z'
-  (wrong). After three failed judge calls it draws from the letters + 'Z' with an unseeded
+  (wrong; on a 26-option question that is option Z, a decision scored as that letter, as VLMEvalKit
+  scores it). After three failed judge calls it draws from the letters + 'Z' with an unseeded
   ``random.choice``. The VERBOSE environment variable of VLMEvalKit (any value, even "0", makes an answer
   with a token 'A' and more than three tokens unparsed) is taken as unset.
 - ``lmms-eval``: lmms-eval's MMMU parser (EvolvingLMMs-Lab/lmms-eval 75571cf,
@@ -31,8 +32,9 @@ Extraction rules (``RULES``; each is deterministic: no judge model, no random dr
 - ``strict``: the stripped answer is one option letter, optionally as (X) or [X], optionally followed by
   a period: "B", "(B)", "B." ; "b", "Answer: B" and "**B**" are unparsed.
 
-What a rule cannot resolve is **unparsed**: scored wrong, counted (``unparsed``) and credited 1/k (k the
-number of options) in ``accuracy_chance_adjusted``, the expected accuracy had the harness drawn uniformly.
+What a rule cannot resolve is **unparsed**: scored wrong (``vlmevalkit`` on a 26-option question: as 'Z',
+VLMEvalKit's record; in CircularEval wrong), counted (``unparsed``) and credited 1/k (k the number of
+options) in ``accuracy_chance_adjusted``, the expected accuracy had the harness drawn uniformly.
 A VLMEvalKit refusal is a decision of that rule ('Z'), not unparsed. Each sample also says whether
 VLMEvalKit would have asked its judge (``judge_vlmevalkit``), whether lmms-eval would have drawn at
 random (``draw_lmms_eval``) and whether VLMEvalKit reads it as a refusal (``refused``: one of its four
@@ -256,7 +258,9 @@ class Extraction:
 
     @property
     def parsed(self) -> bool:
-        return self.letter is not None or self.reason in ("refusal", "answered_z")
+        # a reason is why no letter was found, except VLMEvalKit's 'Z' decisions (a 26-option question's
+        # unresolved answer is scored as 'Z' yet stays unparsed)
+        return self.reason is None or self.reason in ("refusal", "answered_z")
 
 
 def _packed(prediction: str, opts: OptionSet, rule: str) -> int:
@@ -265,6 +269,8 @@ def _packed(prediction: str, opts: OptionSet, rule: str) -> int:
     lm = letter if rule == "lmms-eval" else _lmms_eval(prediction, opts)[0]
     if letter == "Z" and "Z" not in opts.letters:  # VLMEvalKit's 'Z': no option
         letter = None
+    elif letter is None and rule == "vlmevalkit" and "Z" in opts.letters:
+        letter = "Z"  # exact matching records 'Z' for what can_infer leaves: option Z of a 26-option question
     code = (LETTERS.index(letter) if letter is not None else NO_LETTER) | (_REASON[reason] << 5)
     vk_code = LETTERS.index(vk) if vk is not None else NO_LETTER  # 'Z' kept: a wrong pre-fetch
     return code | (_JUDGE if vk is None else 0) | (_DRAW if lm is None else 0) | (vk_code << 11)
@@ -359,7 +365,7 @@ class ChoiceScores:
 
     ``letter_codes``: 0-25 for A-Z, 31 for none; ``correct`` 0/1; ``unparsed`` 0/1 (the rule found no
     letter); ``refused`` 0/1 (VLMEvalKit reads a refusal, whatever the rule); ``k`` options;
-    ``credit`` = correct + unparsed / k (the chance-adjusted statistic)."""
+    ``credit`` = 1/k where unparsed, else correct (the chance-adjusted statistic)."""
 
     rule: str
     letter_codes: np.ndarray
@@ -380,7 +386,7 @@ class ChoiceScores:
 
     @property
     def credit(self) -> np.ndarray:
-        return self.correct + self.unparsed / self.k
+        return np.where(self.unparsed == 1, 1 / np.maximum(self.k, 1), self.correct)
 
     @property
     def letters(self) -> list[str | None]:
@@ -567,7 +573,7 @@ def score_choices(
     vk_letter = (packed >> 11) & 31
     correct = (letter_codes == answer_codes).astype(np.int8)
     rule_refusal = (reason_codes == _REASON["refusal"]) | (reason_codes == _REASON["answered_z"])
-    unparsed = ((letter_codes == NO_LETTER) & ~rule_refusal).astype(np.int8)
+    unparsed = ((reason_codes != 0) & ~rule_refusal).astype(np.int8)
     refusal = (vk_letter == 25) & (((row_masks >> 25) & 1) == 0)  # VLMEvalKit's 'Z' that is no option
     k = np.array([s.k for s in sets], dtype=np.int64)[opt_codes] if n else np.zeros(0, dtype=np.int64)
     judge = ((packed & _JUDGE) != 0).astype(np.int8)
@@ -585,7 +591,9 @@ def score_choices(
         prefetched_wrong=((vk_letter != NO_LETTER) & (vk_letter != answer_codes)).astype(np.int8),
     )
     if groups is not None:
-        scores.circular = circular_eval(groups, correct, heads=heads, judged=judge,
+        # a rotation left unresolved fails its group (VLMEvalKit: its judge's turn, no hit without one), also
+        # where a 26-option question scores it as 'Z'
+        scores.circular = circular_eval(groups, correct * (1 - unparsed), heads=heads, judged=judge,
                                         prefetched_wrong=scores.prefetched_wrong == 1)  # fmt: skip
     return scores
 
