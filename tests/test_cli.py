@@ -170,6 +170,26 @@ def test_help_shows_no_bool_metavar_and_keeps_brackets(cli):
     assert "vlmeval[neural]" in listing.stdout
 
 
+def test_the_metric_listing_has_failure_rate_and_each_tasks_scale():
+    from rich.console import Console
+
+    from vlmeval.report.table import metrics_listing
+
+    console = Console(width=400, color_system=None, record=True)
+    console.print(metrics_listing())
+    rows = {line.split("│")[0].strip(): line for line in console.export_text().splitlines() if "│" in line}
+    assert "caption vqa docvqa grounding retrieval mcq yesno" in rows["failure_rate"]
+    assert "grounding: 0-1; yesno: 0-100" in rows["precision"]
+
+
+def test_metrics_names_reported_with_others_say_so(cli, tmp_path):
+    preds = write_jsonl(tmp_path / "p.jsonl", [{"id": 1, "prediction": "[1, 2, 3, 4]", "gt_boxes": [[1, 2, 3, 4]]}])
+    result = cli("grounding", preds, "--metrics", "matched_iou", "--out", "r.json")
+    assert result.exit_code == 2 and "matched_iou is reported with precision, recall, f1" in result.stderr
+    result = cli("grounding", preds, "--metrics", "failure_rate", "--out", "r.json")
+    assert result.exit_code == 2 and "failure_rate is in every report" in result.stderr
+
+
 def test_meta_records_run_facts(cli, tmp_path):
     preds = write_jsonl(tmp_path / "p.jsonl", _records())
     result = cli("caption", preds, *FAST, "--meta", "step=1500", "--meta", "lr=1e-4", "--meta", "model=qwen2.5-vl-7b",

@@ -292,12 +292,12 @@ def comparison_parts(result, names: list[str]) -> list[Table]:
 
 def metrics_listing() -> Table:
     """``vlmeval metrics``: every metric of every task, with what it needs and whether that is installed."""
-    from vlmeval.tasks import listed_metrics
+    from vlmeval.tasks import TASKS, listed_metrics
     from vlmeval.tasks.task import NEEDS_TEXT, requirement_met
 
     table = Table(show_edge=False, header_style="bold")
     for column in ("Metric", "Tasks", "Scale", "Reference implementation", "Needs", "Available"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("Metric", "Scale", "Available"))
+        table.add_column(column, overflow="fold", no_wrap=column in ("Metric", "Available"))
     met: dict[str, bool] = {}
     for key, declared in listed_metrics().items():
         metric = declared[0][1]
@@ -308,14 +308,22 @@ def metrics_listing() -> Table:
             reference = "; ".join(
                 " ".join(t for t, m in declared if m.reference == ref) + ": " + ref for ref in references
             )
+        scales = list(dict.fromkeys(m.scale for _, m in declared))
+        scale = scales[0] if len(scales) == 1 else "; ".join(
+            " ".join(t for t, m in declared if m.scale == sc) + ": " + sc for sc in scales
+        )
         if metric.needs not in met:
             met[metric.needs] = requirement_met(metric.needs)
         table.add_row(
             Text(key),
             Text(" ".join(t for t, _ in declared)),
-            Text(metric.scale),
+            Text(scale),
             Text(reference),
             Text(NEEDS_TEXT[metric.needs]),
             "yes" if met[metric.needs] else "no",
         )
+    table.add_row(
+        Text("failure_rate"), Text(" ".join(TASKS)), Text("0-1"),
+        Text("vlmeval: the share of samples with an error type (README: Error types)"), Text("-"), "yes",
+    )  # fmt: skip
     return table

@@ -77,6 +77,12 @@ def resolve(
         keys = [k for k in available if k.lower() == low] or [
             k for k in available if (m := task.metric_for(k)) is not None and m.family_name.lower() == low
         ]
+        companion = next((m for m in task.metrics if m.companion_of and m.key.lower() == low), None)
+        if companion is not None:
+            raise VlmevalError(f"{companion.key} is reported with {', '.join(companion.companion_of)}: "
+                               "ask for one of those")  # fmt: skip
+        if low == "failure_rate" and task.error_types:
+            raise VlmevalError("failure_rate is in every report: --metrics chooses the other metrics")
         if not keys:
             families = sorted({m.family_name for k in available if (m := task.metric_for(k)) is not None})
             raise VlmevalError(
