@@ -22,3 +22,8 @@ class InputError(VlmevalError):
 
 class MissingDependency(VlmevalError):
     """A metric needs something that is not installed (an extra, Java, a model)."""
+
+
+def counted(n: int, singular: str, plural: str = "") -> str:
+    """``"1 query"``, ``"3 queries"``: a count in a message, its noun agreeing."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"

@@ -63,7 +63,7 @@ def parse_shard(text: str | None, wandb: bool = False) -> tuple[int, int] | None
     index, count = int(found.group(1)), int(found.group(2))
     if count < 1 or not 1 <= index <= count:
         raise VlmevalError(
-            f"--shard {text.strip()}: I must be between 1 and N, and N at least 1 ({SHARD_FORMAT[4:-1]})"
+            f"--shard {text.strip()}: I must be between 1 and N, and N at least 1 ({SHARD_FORMAT[5:-1]})"
         )
     if wandb:
         raise VlmevalError(

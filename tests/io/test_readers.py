@@ -132,6 +132,17 @@ def test_missing_file(tmp_path):
         read_records(tmp_path / "nope.jsonl")
 
 
+def test_a_name_without_a_known_extension_is_named_as_what_it_is_first(tmp_path):
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(InputError, match="adir: is a directory"):
+        read_records(tmp_path / "adir")
+    with pytest.raises(InputError, match="preds: no such file"):
+        read_records(tmp_path / "preds")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    with pytest.raises(InputError, match="loop: symbolic link loop"):
+        read_records(tmp_path / "loop")
+
+
 def test_inputs_are_never_modified(tmp_path):
     path = tmp_path / "p.json"
     original = json.dumps([{"id": 1, "prediction": "x"}]).encode()

@@ -122,7 +122,7 @@ def test_graded_relevance_and_empty_queries(cli, tmp_path):
     ])  # fmt: skip
     args = ["retrieval", "s.npy", "--queries", "q.json", "--items", "i.json", "--relevance", "rel.jsonl"]
     result = cli(*args, "--out", "r.json")
-    assert result.exit_code == 2 and "1 queries have no relevant item (first: 'c')" in result.stderr
+    assert result.exit_code == 2 and "1 query has no relevant item (first: 'c')" in result.stderr
     assert cli(*args, "--empty-queries", "skip", "--out", "r.json", "--quiet").exit_code == 0
     skipped = _report(tmp_path)
     assert skipped["counts"]["skipped"] == {"no_relevant_item": 1} and skipped["counts"]["scored"] == 2

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vlmeval.errors import InputError
+from vlmeval.errors import InputError, counted
 from vlmeval.io.fields import record_id
 from vlmeval.io.join import index_ids
 from vlmeval.io.readers import RecordFile, read_bytes, read_records
@@ -309,7 +309,8 @@ def read_choice_records(path: str | Path) -> ChoiceData:
         if orphans:
             counts["circular_orphan_group"] = len(orphans)
             warnings.append(
-                f"{len(orphans)} rotation groups have no original row (index < 1000000) and are not counted in "
+                f"{counted(len(orphans), 'rotation group')} {'has' if len(orphans) == 1 else 'have'} no original "
+                "row (index < 1000000): not counted in "
                 f"circular_accuracy, as in VLMEvalKit (first: {orphans[0]})"
             )
     return ChoiceData(

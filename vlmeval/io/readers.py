@@ -65,6 +65,7 @@ def detect_format(path: Path) -> str:
         suffixes = suffixes[:-1]
     fmt = FORMATS.get(suffixes[-1]) if suffixes else None
     if fmt is None:
+        check_file(path)  # a missing file, a directory or a device is named as what it is first
         raise InputError(
             f"unsupported file type '{''.join(path.suffixes) or path.name}': use .jsonl, .json, .csv, .tsv or .parquet",
             path,

@@ -88,7 +88,15 @@ _NOUNS = {
 
 
 def _count_phrase(key: str, value: int) -> str:
-    singular, plural = _NOUNS.get(key, (key.replace("_", " "), key.replace("_", " ") + "s"))
+    phrase = key.replace("_", " ")
+    if key in _NOUNS:
+        singular, plural = _NOUNS[key]
+    elif phrase.endswith("ies"):  # already plural: "queries"
+        singular, plural = phrase[:-3] + "y", phrase
+    elif phrase.endswith("s"):  # "images", "captions"
+        singular, plural = phrase[:-1], phrase
+    else:
+        singular, plural = phrase, phrase + "s"
     return f"{value} {singular if value == 1 else plural}"
 
 

@@ -305,6 +305,8 @@ def evaluate_grounding(
 
 
 def _parse_warnings(box_format: str, parse_failures: int, n: int) -> list[str]:
+    from vlmeval.errors import counted
+
     out = []
     if box_format == "auto":
         out.append(
@@ -312,7 +314,8 @@ def _parse_warnings(box_format: str, parse_failures: int, n: int) -> list[str]:
             "0-1000, pixel boxes on images under 1000 px misread); declare it with --box-format"
         )
     if parse_failures:
-        out.append(f"{parse_failures} of {n} predictions had no box the '{box_format}' format could parse: scored IoU 0")
+        out.append(f"{parse_failures} of {counted(n, 'prediction')} had no box the '{box_format}' format could parse: "
+                   "scored IoU 0")  # fmt: skip
     return out
 
 

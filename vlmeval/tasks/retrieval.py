@@ -262,7 +262,7 @@ def block_rows(n_items: int) -> int:
 def _empty_queries(name: str, empty: np.ndarray, query_ids: list[str], mode: str, counts: dict, warnings: list) -> np.ndarray:
     """Queries without a relevant item under --empty-queries: an error, or counted and warned about; returns
     which queries the direction's metrics average over."""
-    from vlmeval.errors import VlmevalError
+    from vlmeval.errors import VlmevalError, counted
 
     n_empty = int(empty.sum())
     counts["records"] += len(query_ids)
@@ -270,13 +270,15 @@ def _empty_queries(name: str, empty: np.ndarray, query_ids: list[str], mode: str
         first = query_ids[int(np.flatnonzero(empty)[0])]
         if mode == "error":
             raise VlmevalError(
-                f"{n_empty} {name}queries have no relevant item (first: {first!r}); "
+                f"{counted(n_empty, name + 'query', name + 'queries')} {'has' if n_empty == 1 else 'have'} no "
+                f"relevant item (first: {first!r}); "
                 "--empty-queries zero scores them 0, --empty-queries skip leaves them out"
             )
         counts[f"{name}queries_without_relevant"] = n_empty
         if mode == "skip":
             counts["skipped"][f"{name}no_relevant_item"] = n_empty
-        warnings.append(f"{n_empty} {name}queries have no relevant item: {'scored 0' if mode == 'zero' else 'skipped'}")
+        warnings.append(f"{counted(n_empty, name + 'query', name + 'queries')} {'has' if n_empty == 1 else 'have'} "
+                        f"no relevant item: {'scored 0' if mode == 'zero' else 'skipped'}")  # fmt: skip
     scored = ~empty if mode == "skip" else np.ones(len(empty), dtype=bool)
     counts["scored"] += int(scored.sum())
     return scored
