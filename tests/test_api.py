@@ -65,6 +65,19 @@ def test_every_task_equals_the_cli(cli, tmp_path):
         _same(getattr(vlmeval, name)(path), tmp_path / f"{name}.json")
 
 
+def test_a_path_keyword_is_the_commands_option_and_a_list_the_column(cli, tmp_path):
+    """``images="dir/"`` is ``--images dir/``; a column given beside a predictions file is refused, not
+    silently dropped."""
+    import vlmeval
+
+    preds, refs, images = (FIXTURES / "grounding" / n for n in ("preds_qwen25-vl.jsonl", "refs.jsonl", "images"))
+    args = ("--refs", refs, "--box-format", "qwen2.5-vl", "--images", images, "--out", "g.json", "--quiet")
+    assert cli("grounding", preds, *args).exit_code == 0
+    _same(vlmeval.grounding(preds, refs=refs, box_format="qwen2.5-vl", images=str(images)), tmp_path / "g.json")
+    with pytest.raises(vlmeval.VlmevalError, match="predictions is a file: its records hold the gt_boxes column"):
+        vlmeval.grounding(preds, [[[1, 2, 3, 4]]], refs=refs)
+
+
 def test_retrieval_from_a_matrix_in_memory(cli, tmp_path):
     import vlmeval
 

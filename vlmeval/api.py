@@ -115,8 +115,23 @@ def _records(name: str, columns: Mapping[str, Sequence[Any] | None], ids: Sequen
 def _input(value: Any, name: str, columns: Mapping[str, Sequence[Any] | None], ids):
     """A path (str or Path) as on the command line, or lists in memory."""
     if isinstance(value, (str, Path)):
+        given = [k for k, v in columns.items() if v is not None and k != "prediction"]
+        if given:
+            raise VlmevalError(
+                f"{name} is a file: its records hold the {given[0]} column (as lists, {given[0]} goes with "
+                f"{name} in memory)"
+            )
         return Path(value)
     return _records(name, columns, ids)
+
+
+def _path_or_column(value: Any, option: str, options: dict[str, Any]) -> Any:
+    """A keyword that is a command option when it is a path (``images="imgs/"`` is ``--images imgs/``,
+    ``questions=`` a VQA questions file) and a column when it is a list (each sample's image, question)."""
+    if isinstance(value, (str, Path)):
+        options[option] = value
+        return None
+    return value
 
 
 def caption(
@@ -124,7 +139,7 @@ def caption(
     references: Sequence[Sequence[str]] | None = None,
     *,
     ids: Sequence[Any] | None = None,
-    images: Sequence[str | None] | None = None,
+    images: Sequence[str | None] | str | Path | None = None,
     refs: str | Path | None = None,
     **options: Any,
 ) -> Report:
@@ -132,8 +147,9 @@ def caption(
     ``metrics=`` adds SPICE, BERTScore, CLIPScore/RefCLIPScore, ROUGE-1/2, CHAIR with ``instances=``).
 
     ``predictions[i]`` is scored against ``references[i]``; or give the paths of a predictions file and of
-    ``refs`` (a records file or a COCO captions file), as the command does."""
-    columns = {"prediction": predictions, "references": references, "image": images}
+    ``refs`` (a records file or a COCO captions file), as the command does. ``images``: each sample's image
+    (a list), or the image folder (a path: ``--images DIR``)."""
+    columns = {"prediction": predictions, "references": references, "image": _path_or_column(images, "images", options)}
     return evaluate("caption", {"preds": _input(predictions, "predictions", columns, ids), "refs": refs}, **options)
 
 
@@ -144,14 +160,14 @@ def vqa(
     ids: Sequence[Any] | None = None,
     answer_types: Sequence[str] | None = None,
     question_types: Sequence[str] | None = None,
-    questions: Sequence[str] | None = None,
+    questions: Sequence[str] | str | Path | None = None,
     annotations: str | Path | None = None,
     **options: Any,
 ) -> Report:
     """VQA accuracy as the official VQA evaluation computes it (``variant=``), exact match and token F1,
     with answer-type and question-type breakdowns. ``answers[i]``: the (usually 10) human answers."""
     columns = {"prediction": predictions, "answers": answers, "answer_type": answer_types,
-               "question_type": question_types, "question": questions}  # fmt: skip
+               "question_type": question_types, "question": _path_or_column(questions, "questions", options)}  # fmt: skip
     values = {"preds": _input(predictions, "predictions", columns, ids), "annotations": annotations}
     return evaluate("vqa", values, **options)
 
@@ -177,14 +193,15 @@ def grounding(
     widths: Sequence[float] | None = None,
     heights: Sequence[float] | None = None,
     scores: Sequence[Sequence[float] | None] | None = None,
-    images: Sequence[str | None] | None = None,
+    images: Sequence[str | None] | str | Path | None = None,
     refs: str | Path | None = None,
     **options: Any,
 ) -> Report:
     """IoU, acc@T, centre accuracy, box precision/recall/F1 (``box_format=`` says how the predicted boxes map
-    to pixels, as ``--box-format``); a COCO detection results file with ``refs=`` gives the COCO stats."""
+    to pixels, as ``--box-format``); a COCO detection results file with ``refs=`` gives the COCO stats.
+    ``images``: each sample's image (a list), or the image folder (a path: ``--images DIR``)."""
     columns = {"prediction": predictions, "gt_boxes": gt_boxes, "width": widths, "height": heights,
-               "scores": scores, "image": images}  # fmt: skip
+               "scores": scores, "image": _path_or_column(images, "images", options)}  # fmt: skip
     return evaluate("grounding", {"preds": _input(predictions, "predictions", columns, ids), "refs": refs}, **options)
 
 
