@@ -61,7 +61,7 @@ class Report:
         ordered.update(
             {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("schema", "task")}
         )
-        for optional in ("stats", "meta", "shard"):  # written only when there is something to write
+        for optional in ("ci", "stats", "meta", "shard"):  # written only when there is something to write
             if not ordered[optional]:
                 del ordered[optional]
         return ordered
