@@ -402,6 +402,8 @@ def compare(
     else:
         result = blind_gain(*loaded, given, **settings)
     write_json_atomic(result.to_dict(), out_path)
+    if not quiet:
+        console.note(f"comparison written to {out_path}")
     _show_comparison(result, fmt, html_path, quiet, tuple(p.name for p in given))
 
 

@@ -82,6 +82,7 @@ def test_compare_and_max_drop(cli, tmp_path):
     cider = out["metrics"]["CIDEr"]
     assert cider["delta"] > 0 and cider["ci"][0] > 0 and cider["p_paired_bootstrap"] < 0.05
     assert out["shared"] == {"ids": 500}
+    assert "comparison written to vlmeval-compare.json" in result.stderr
     result = cli(
         "compare",
         "new.json",
