@@ -101,6 +101,23 @@ def test_look_ahead_crosses_captions_as_in_the_jar():
     ]
 
 
+# "İ" lower-cases to two characters; the plain-line check must still place what follows on its own line
+# (the jar's tokens, read off its output: a line-final one-letter abbreviation keeps its period here)
+DOTTED_I = [(["İİİ", "A.", "x"], ["i̇i̇i̇", "a.", "x"]),
+            (["İZMİR İSTANBUL", "Plan B.", "a man"], ["i̇zmi̇r i̇stanbul", "plan b.", "a man"]),
+            (["İ" * 6, "the U.S.", "i.e."], ["i̇" * 6, "the u.s.", "i.e."])]  # fmt: skip
+
+
+def test_a_longer_lower_case_moves_no_line():
+    for document, tokens in DOTTED_I:
+        assert tokenize_ptb([document], use_jar=False) == [tokens]
+
+
+@requires_java
+def test_a_longer_lower_case_moves_no_line_against_the_jar():
+    assert _jar([d for d, _ in DOTTED_I]) == [t for _, t in DOTTED_I]
+
+
 @requires_java
 def test_every_real_caption_equals_the_jar():
     captions = real_captions()

@@ -67,7 +67,10 @@ def _not_plain(text: str, starts: list[int]) -> set[int]:
     def lines_of(matches) -> set[int]:
         return {bisect_right(starts, m.start()) - 1 for m in matches}
 
-    low = text.lower()
+    # the matches on the lower-cased text are placed by the original's line offsets: the one character whose
+    # lower case is longer (U+0130 "İ" -> "i" + U+0307) would shift every later match onto a wrong line; its
+    # own line is not plain anyway (_NOT_PLAIN_CHAR)
+    low = (text if "\u0130" not in text else text.replace("\u0130", "i")).lower()
     bad = lines_of(_NOT_PLAIN_CHAR.finditer(text)) | lines_of(_PERIOD_INSIDE.finditer(low))
     if any(word in low for word in _SPLIT_WORDS):
         bad |= lines_of(_SPLIT_WORD.finditer(low))
