@@ -12,7 +12,8 @@ Where each example and rule comes from:
 - Florence-2: processing_florence2.py's BoxQuantizer.dequantize, ``(bin + 0.5) * size / 1000``.
 - Kosmos-2: the Hugging Face model card's snowman example and the boxes it prints.
 - Gemini: the API docs' ``[{"box_2d": [ymin, xmin, ymax, xmax], "label": ...}]``, 0-1000.
-- auto: VLMEvalKit's vlmeval/dataset/image_grounding.py (parse_pred_response / parse_pred_bbox).
+- auto: VLMEvalKit e8e78f0's vlmeval/dataset/refcoco.py (RefCOCODataset._parse_prediction / _to_absolute),
+  restated in tests/reference/vlmevalkit.py.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.reference import vlmevalkit as ovk
 from vlmeval.io.box_text import ResizeOptions, extract, fix_boxes, smart_resize, to_pixels
 
 W, H = 640.0, 480.0
@@ -155,30 +157,50 @@ def test_nothing_to_parse():
         assert extract(text, "xyxy") == []
 
 
-class TestAutoIsVlmevalkitsGuess:
-    def test_qwen25_pixel_box_under_1000px_is_misread_as_0_1000(self):
-        # a 640x480 image: Qwen2.5-VL answers in pixels, VLMEvalKit reads integers <= 1000 as 0-1000
-        got = pixels("[135, 114, 516, 372]", "auto")
-        close(got, [[0.135 * W, 0.114 * H, 0.516 * W, 0.372 * H]])
+AUTO_CASES = [
+    "[135, 114, 516, 372]",  # Qwen2.5-VL pixels on a 640x480 image: read as 0-1000, as VLMEvalKit misreads them
+    '{"bbox_2d": [156, 208, 468, 520], "label": "person 2"}',  # the bracket comes first
+    "object 1: [156, 208, 468, 520]",
+    "[100.5, 100.0, 300.0, 250.0]",  # floats above 1.5: 0-1000
+    "[0.1, 0.2, 0.5, 0.9]", "[0.1 0.2 0.5 0.9]", "[1.2, 0.2, 1.5, 0.9]",  # fractions (max <= 1.5)
+    "<box_start>(1560,2080),(4680,5200)<box_end>",  # no bracket: the first four numbers, above 1000: pixels
+    "(100,200),(500,900)", "person 2 at 10, 20, 30",  # a label's digit is a coordinate there
+    "[-20, 30, 700, 500]", "[300, 250, 100, 100]", "[1e2, 2e2, 3e2, 4e2]", "[.5, .5, 1, 1]",
+    "box: [10, 20, 30]", "no box", "[1200, 100, 1300, 400] and [1, 2, 3, 4]",
+]  # fmt: skip
 
-    def test_box_start_tokens_divide_by_10000(self):
-        close(
-            pixels("<box_start>(1000,2000),(5000,9000)<box_end>", "auto"),
-            [[0.1 * W, 0.2 * H, 0.5 * W, 0.9 * H]],
-        )
 
-    def test_pairs_within_1000_divide_by_1000(self):
-        close(pixels("(100,200),(500,900)", "auto"), [[64, 96, 320, 432]])
+@pytest.mark.parametrize("text", AUTO_CASES)
+def test_auto_is_vlmevalkits_refcoco_rule(text):
+    from vlmeval.io.box_text import fix_boxes
 
-    def test_pairs_beyond_1000_are_taken_as_fractions(self):
-        close(pixels("(100,200),(1500,900)", "auto"), [[100 * W, 200 * H, 1500 * W, 900 * H]])
+    theirs = ovk.refcoco_to_absolute(ovk.refcoco_parse_prediction(text), W, H) if ovk.refcoco_parse_prediction(
+        text) is not None else None  # fmt: skip
+    raw = np.array(extract(text, "auto"), dtype=np.float64).reshape(-1, 4)
+    if theirs is None:
+        assert len(raw) == 0
+        return
+    ours, _, _ = fix_boxes(to_pixels(raw, "auto", np.full(1, W), np.full(1, H)), np.full(1, W), np.full(1, H))
+    assert ours.tolist() == [theirs.tolist()]
 
-    def test_float_numbers_are_taken_as_fractions(self):
-        close(pixels("[0.1, 0.2, 0.5, 0.9]", "auto"), [[64, 96, 320, 432]])
 
-    def test_a_fifth_number_defeats_the_guess(self):
-        # VLMEvalKit's fallback needs exactly four numbers: a label with a digit makes it [0, 0, 0, 0]
-        assert extract('{"bbox_2d": [135, 114, 516, 372], "label": "person 2"}', "auto") == []
+def test_auto_iou_equals_vlmevalkits():
+    """Through the task: VLMEvalKit's Precision@1 and Average IoU (continuous IoU, no +1)."""
+    import json
+
+    import vlmeval
+
+    gt = [100.0, 100.0, 300.0, 250.0]
+    n = len(AUTO_CASES)
+    report = vlmeval.grounding(AUTO_CASES, [[gt]] * n, widths=[W] * n, heights=[H] * n, box_format="auto")
+    ious = []
+    for t in AUTO_CASES:
+        parsed = ovk.refcoco_parse_prediction(t)
+        box = None if parsed is None else ovk.refcoco_to_absolute(parsed, W, H)
+        ious.append(0.0 if box is None else float(ovk.refcoco_iou(box, gt)))
+    np.testing.assert_allclose(report.per_sample["mean_iou"], ious, rtol=0, atol=1e-12)
+    assert report.metrics["acc@0.5"] == pytest.approx(np.mean([v >= 0.5 for v in ious]), abs=1e-12)
+    assert json.dumps(report.counts["box_format_guessed"]) == "true"
 
 
 def test_fix_boxes_swaps_clips_and_counts():
@@ -200,3 +222,29 @@ def test_fix_boxes_without_a_size_does_not_clip():
     fixed, ok, fixes = fix_boxes(np.array([[-5.0, -5, 5000, 5000]]), np.array([np.nan]), np.array([np.nan]))
     close(fixed, [[-5, -5, 5000, 5000]])
     assert fixes.clipped == 0 and ok.all()
+
+
+@pytest.mark.parametrize("fmt, key", [("qwen2.5-vl", "bbox_2d"), ("gemini", "box_2d")])
+def test_keyed_boxes_are_the_boxes_as_the_cookbooks_read_them(fmt, key):
+    """The cookbooks json.loads the answer and read each item's key: numbers inside a label are no box."""
+    import json
+
+    items = [{"label": "box [1, 2, 3, 4]", key: [112, 112, 336, 280]}, {key: [5, 6, 70, 80], "label": "b"}]
+    text = "```json\n" + json.dumps(items) + "\n```"
+    assert extract(text, fmt) == [[float(v) for v in item[key]] for item in json.loads(text[8:-4])]
+
+
+def test_a_true_or_false_coordinate_is_no_number_whatever_the_other_records():
+    from vlmeval.io.box_text import extract_all
+
+    for others in ([[1, 2, 3, 4]], ["[1, 2, 3, 4]"]):
+        flat, counts = extract_all([[True, 0, 10, 10], *others], "xyxy")
+        assert counts.tolist() == [0, 1] and flat.tolist() == [[1, 2, 3, 4]]
+
+
+def test_center_acc_takes_the_box_as_written():
+    """lmms-eval's Center_ACC clips nothing: a box beyond the right edge has its centre there, not on it."""
+    import vlmeval
+
+    report = vlmeval.grounding([[150, 10, 200, 90]], [[[50, 0, 100, 100]]], widths=[100.0], heights=[100.0])
+    assert report.metrics["center_acc"] == 0.0 and report.metrics["mean_iou"] == 0.0

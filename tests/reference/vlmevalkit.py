@@ -7,7 +7,9 @@ Sources, open-compass/VLMEvalKit at commit e8e78f05f3080fe28154f2130321f17951c3b
   ``extract_answer_from_item``, ``eval_vanilla``, ``prefetch_circular_group``, ``mcq_circular_eval``
   (exact-matching mode: ``model=None``, no judge);
 - ``vlmeval/dataset/utils/yorn.py``: ``YOrN_Extraction``, ``MME_rating``, ``POPE_rating``'s F1;
-  ``vlmeval/smp/misc.py``: ``process_punctuation``.
+  ``vlmeval/smp/misc.py``: ``process_punctuation``;
+- ``vlmeval/dataset/refcoco.py``: ``RefCOCODataset._parse_prediction``, ``_to_absolute``, ``_compute_iou``
+  (its RefCOCO scorer: the magnitude rule vlmeval's ``--box-format auto`` reproduces).
 
 Quirks kept as the source has them: ``VERBOSE`` read from the environment (any value, even "0", turns on
 the "A might be a quantifier" refusal), the "answer is" pattern only knows A-D (and, being
@@ -301,3 +303,73 @@ def MME_rating(rows):
         ret[sc] = base
     ret.update(scores)
     return ret
+
+
+# --------------------------------------------------------------------------------------------------
+# RefCOCO: refcoco.py's RefCOCODataset static methods (numpy as there; None where it gives None)
+
+
+def refcoco_parse_prediction(text):
+    import numpy as np
+
+    if not isinstance(text, str):
+        return None
+    number_pattern = r"[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?"
+    separator_pattern = r"(?:\s*,\s*|\s+)"
+    bbox_regex = re.compile(
+        rf"\[\s*({number_pattern})"
+        rf"{separator_pattern}({number_pattern})"
+        rf"{separator_pattern}({number_pattern})"
+        rf"{separator_pattern}({number_pattern})\s*\]"
+    )
+    for match in bbox_regex.finditer(text):
+        try:
+            coords = np.array([float(match.group(i)) for i in range(1, 5)], dtype=float)
+        except ValueError:
+            continue
+        if not np.isnan(coords).any():
+            return coords
+    matches = re.findall(number_pattern, text)
+    if len(matches) < 4:
+        return None
+    return np.array([float(x) for x in matches[:4]], dtype=float)
+
+
+def refcoco_to_absolute(coords, width, height):
+    import numpy as np
+
+    if coords is None or np.any(np.isnan(coords)) or width <= 0 or height <= 0:
+        return None
+    coords = coords.astype(float)[:4]
+    max_val = float(np.max(np.abs(coords)))
+    if max_val <= 1.5:
+        coords[0::2] *= width
+        coords[1::2] *= height
+    elif max_val <= 1000:
+        coords[0::2] = coords[0::2] / 1000.0 * width
+        coords[1::2] = coords[1::2] / 1000.0 * height
+    coords[0] = np.clip(coords[0], 0, width)
+    coords[2] = np.clip(coords[2], 0, width)
+    coords[1] = np.clip(coords[1], 0, height)
+    coords[3] = np.clip(coords[3], 0, height)
+    if coords[2] < coords[0]:
+        coords[0], coords[2] = coords[2], coords[0]
+    if coords[3] < coords[1]:
+        coords[1], coords[3] = coords[3], coords[1]
+    return coords
+
+
+def refcoco_iou(box1, box2):
+    x_left = max(box1[0], box2[0])
+    y_top = max(box1[1], box2[1])
+    x_right = min(box1[2], box2[2])
+    y_bottom = min(box1[3], box2[3])
+    if x_right <= x_left or y_bottom <= y_top:
+        return 0.0
+    inter = (x_right - x_left) * (y_bottom - y_top)
+    area1 = max(box1[2] - box1[0], 0) * max(box1[3] - box1[1], 0)
+    area2 = max(box2[2] - box2[0], 0) * max(box2[3] - box2[1], 0)
+    union = area1 + area2 - inter
+    if union <= 0:
+        return 0.0
+    return inter / union

@@ -1,7 +1,8 @@
 """Boxes from what VLMs write, in the coordinate frame the user declares (``--box-format``).
 
 Extraction finds every box in the text, in order: bracketed lists of four numbers (JSON arrays, also in
-fenced code blocks, under ``bbox_2d``/``bbox``/``box``/``box_2d`` keys or bare, nested ``[[...]]``),
+fenced code blocks, under ``bbox_2d``/``bbox``/``box``/``box_2d`` keys or bare, nested ``[[...]]``; where
+such keys hold boxes, only those count, as the models' cookbooks read them),
 coordinate pairs ``(x1,y1),(x2,y2)`` (Qwen-VL ``<box>``, Qwen2-VL ``<|box_start|>``), and the token
 formats of PaliGemma (``<locYYYY>`` x4), Florence-2 (``<loc_N>`` x4) and Kosmos-2 (``<patch_index_N>`` x2).
 Numeric predictions (a list of four numbers, or a list of such lists) are taken as they are.
@@ -19,7 +20,10 @@ Frames, all converted to absolute pixel ``[x1, y1, x2, y2]`` (continuous coordin
 ``florence2``   ``<loc_N>`` tokens, 1000 bins, bin centre: (N + 0.5) / 1000
 ``kosmos2``     two ``<patch_index_N>`` tokens on a 32x32 grid (transformers' patch_index_to_coordinate)
 ``gemini``      ``box_2d``: ``[ymin, xmin, ymax, xmax]``, 0-1000
-``auto``        VLMEvalKit's guess from the numbers' magnitude (the report says it guessed)
+``auto``        VLMEvalKit's guess from the numbers' magnitude (the report says it guessed): its RefCOCO
+                scorer (open-compass/VLMEvalKit e8e78f0, ``vlmeval/dataset/refcoco.py``) takes the first
+                ``[x1, y1, x2, y2]`` (commas or spaces), else the first four numbers anywhere; max |v| <= 1.5
+                is fractions, <= 1000 is 0-1000, larger is pixels
 ==============  ==================================================================================
 """
 
@@ -41,17 +45,21 @@ _BOX = re.compile(
     rf"\[\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*\]"
     rf"|\(\s*({_NUM})\s*,\s*({_NUM})\s*\)\s*,?\s*\(\s*({_NUM})\s*,\s*({_NUM})\s*\)"
 )
+# a box under a JSON key (Qwen2.5-VL's "bbox_2d", Gemini's "box_2d"): where the text has these, they are
+# its boxes, as the models' cookbooks read them (a number list inside a label is not a box)
+_KEYED_BOX = re.compile(
+    rf"[\"'](?:bbox_2d|box_2d|bbox|box)[\"']\s*:\s*\[\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*\]"
+)
 _PALIGEMMA = re.compile(r"<loc(\d{4})><loc(\d{4})><loc(\d{4})><loc(\d{4})>")
 _FLORENCE = re.compile(r"<loc_(\d+)><loc_(\d+)><loc_(\d+)><loc_(\d+)>")
 _KOSMOS = re.compile(r"<patch_index_(\d+)><patch_index_(\d+)>")
-# VLMEvalKit's patterns for its guess (vlmeval/dataset/image_grounding.py)
+# VLMEvalKit's RefCOCODataset._parse_prediction (e8e78f0 vlmeval/dataset/refcoco.py), for ``auto``
+_VLMEVALKIT_NUMBER = r"[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?"
+_VLMEVALKIT_SEPARATOR = r"(?:\s*,\s*|\s+)"
 _VLMEVALKIT_BOX = re.compile(
-    r"<box_start>\((\d+\.\d+|\d+),(\d+\.\d+|\d+)\),\((\d+\.\d+|\d+),(\d+\.\d+|\d+)\)<box_end>"
+    rf"\[\s*({_VLMEVALKIT_NUMBER}){_VLMEVALKIT_SEPARATOR}({_VLMEVALKIT_NUMBER}){_VLMEVALKIT_SEPARATOR}"
+    rf"({_VLMEVALKIT_NUMBER}){_VLMEVALKIT_SEPARATOR}({_VLMEVALKIT_NUMBER})\s*\]"
 )
-_VLMEVALKIT_PAIR = re.compile(
-    r"\((\d+(?:\.\d+)?),\s*(\d+(?:\.\d+)?)\),\((\d+(?:\.\d+)?),\s*(\d+(?:\.\d+)?)\)"
-)
-_VLMEVALKIT_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 def extract(prediction, box_format: str) -> list[list[float]]:
@@ -65,7 +73,7 @@ def extract(prediction, box_format: str) -> list[list[float]]:
                 for box in prediction
                 if isinstance(box, (list, tuple)) and len(box) == 4 and all(_is_number(v) for v in box)
             ]
-        return [_guess_scale(box) for box in boxes] if box_format == "auto" else boxes
+        return boxes[:1] if box_format == "auto" else boxes
     if not isinstance(prediction, str) or not prediction.strip():
         return []
     if box_format == "paligemma":
@@ -76,6 +84,9 @@ def extract(prediction, box_format: str) -> list[list[float]]:
         return [[float(a), float(b), 0.0, 0.0] for a, b in _KOSMOS.findall(prediction)]
     if box_format == "auto":
         return _vlmevalkit_guess(prediction)
+    keyed = _KEYED_BOX.findall(prediction)
+    if keyed:
+        return [[float(v) for v in m] for m in keyed]
     out = []
     for m in _BOX.finditer(prediction):
         groups = m.groups()
@@ -86,7 +97,7 @@ def extract(prediction, box_format: str) -> list[list[float]]:
 
 def extract_all(predictions: list, box_format: str) -> tuple[np.ndarray, np.ndarray]:
     """The boxes of every prediction, concatenated [N, 4], and how many each prediction has."""
-    if box_format != "auto" and predictions and isinstance(predictions[0], (list, tuple)):
+    if box_format != "auto" and predictions and isinstance(predictions[0], (list, tuple)) and not _has_bool(predictions):
         try:  # numeric predictions, one box each: one numpy conversion instead of a Python loop
             arr = np.array(predictions)
         except (ValueError, TypeError):
@@ -106,32 +117,32 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _has_bool(predictions: list) -> bool:
+    """Whether a numeric prediction holds true/false (numpy would read it as 1/0; a box has numbers)."""
+    for p in predictions:
+        if isinstance(p, (list, tuple)):
+            for v in p:
+                if v is True or v is False or (isinstance(v, (list, tuple)) and any(u is True or u is False for u in v)):
+                    return True
+    return False
+
+
 def _vlmevalkit_guess(text: str) -> list[list[float]]:
-    """VLMEvalKit's rule, returned as [0, 1] fractions: <box_start>... / 10000; "(x,y),(x,y)" / 1000 when
-    all values are within [0, 1000]; otherwise exactly four numbers, / 1000 when all are integers in
-    [0, 1000]; anything else is taken as fractions already (so pixel boxes on images under 1000 px are
-    misread as 0-1000, which is what the harness does)."""
-    found = _VLMEVALKIT_BOX.findall(text)
-    if found:
-        return [[float(v) / 10000 for v in m] for m in found]
-    found = _VLMEVALKIT_PAIR.findall(text)
-    if found:
-        out = []
-        for m in found:
-            values = [float(v) for v in m]
-            out.append([v / 1000 for v in values] if all(0 <= v <= 1000 for v in values) else values)
-        return out
-    numbers = _VLMEVALKIT_NUMBER.findall(text)
-    if len(numbers) != 4:
-        return []
-    return [_guess_scale([float(v) for v in numbers])]
+    """VLMEvalKit's RefCOCODataset._parse_prediction: the first bracketed four numbers, else the first four
+    numbers in the text (a label's digit comes first there: "person 2 [..]" reads "2" as x1); one box, as
+    written (``to_pixels`` applies its magnitude rule)."""
+    for match in _VLMEVALKIT_BOX.finditer(text):
+        return [[float(match.group(i)) for i in range(1, 5)]]
+    numbers = re.findall(_VLMEVALKIT_NUMBER, text)
+    return [[float(v) for v in numbers[:4]]] if len(numbers) >= 4 else []
 
 
-def _guess_scale(values: list[float]) -> list[float]:
-    """Integers within [0, 1000] are 0-1000; anything else is taken as fractions."""
-    if all(0 <= v <= 1000 and v == int(v) for v in values):
-        return [v / 1000 for v in values]
-    return values
+def _vlmevalkit_scale(b: np.ndarray, w: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """VLMEvalKit's RefCOCODataset._to_absolute, per box: max |v| <= 1.5 are fractions of the image, <= 1000
+    are 0-1000, anything larger pixels (so pixel boxes on images under 1000 px are misread as 0-1000)."""
+    largest = np.abs(b).max(axis=1) if len(b) else np.zeros(0)
+    size = np.stack([w, h, w, h], axis=1)
+    return np.where((largest <= 1.5)[:, None], b * size, np.where((largest <= 1000)[:, None], b / 1000.0 * size, b))
 
 
 def smart_resize(
@@ -175,7 +186,9 @@ def to_pixels(
         b[:, 2] += b[:, 0]
         b[:, 3] += b[:, 1]
         return b
-    if box_format in ("norm1", "auto"):
+    if box_format == "auto":
+        return _vlmevalkit_scale(b, w, h)
+    if box_format == "norm1":
         scale = (1.0, 1.0)
     elif box_format == "norm1000":
         scale = (1000.0, 1000.0)

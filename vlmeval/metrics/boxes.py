@@ -4,7 +4,8 @@ IoU is on continuous coordinates (``x2 - x1``, no "+1" pixel convention): inters
 union is empty. Referring expressions (one phrase, one box): the *first* predicted box is scored against
 the ground-truth box (against the closest one when there are several), as the models' own evaluation
 scripts do; a sample with no parsable box scores IoU 0 and stays in the denominator. ``center_acc``: the
-predicted box's centre lies inside the ground-truth box (borders included; lmms-eval's Center_ACC).
+predicted box's centre lies inside the ground-truth box (borders included; lmms-eval's Center_ACC), the
+box as written (its centre before any clipping to the image, as lmms-eval clips nothing).
 Phrase grounding (several boxes): predictions and ground truth matched one to one by the Hungarian
 algorithm on IoU, counting only pairs at IoU >= tau (scipy's linear_sum_assignment: the most such pairs,
 and among those the highest summed IoU); precision, recall and F1 over all boxes of the dataset (micro), and the mean IoU of

@@ -157,8 +157,8 @@ def evaluate_grounding(
     with progress.step(f"parsing boxes ({box_format})"):
         flat, counts_per = extract_all(data.predictions, box_format)
     owner = np.repeat(np.arange(n), counts_per)
-    pixels = to_pixels(flat, box_format, data.width[owner], data.height[owner], resize)
-    pixels, has_area, fixes = fix_boxes(pixels, data.width[owner], data.height[owner])
+    as_written = to_pixels(flat, box_format, data.width[owner], data.height[owner], resize)
+    pixels, has_area, fixes = fix_boxes(as_written, data.width[owner], data.height[owner])
     starts = np.cumsum(counts_per) - counts_per
     gt_counts = np.fromiter((len(g) for g in data.gt_boxes), dtype=np.int64, count=n)
     gt_flat = np.concatenate(data.gt_boxes) if n else np.zeros((0, 4))
@@ -184,8 +184,12 @@ def evaluate_grounding(
         row = iou_matrix(first[i : i + 1], data.gt_boxes[i])[0]
         best = int(np.argmax(row))
         ious[i], gt_best[i] = row[best], data.gt_boxes[i][best]
+    # the centre of the box as written (unclipped; lmms-eval clips nothing): a box beyond the image's edge
+    # clips to a line on it, whose centre could fall inside a ground-truth box at the edge
+    centre_of = np.full((n, 4), np.nan)
+    centre_of[parsed] = as_written[starts[parsed]]
     center = np.zeros(n, dtype=bool)
-    center[parsed & has_gt] = center_inside(first[parsed & has_gt], gt_best[parsed & has_gt])
+    center[parsed & has_gt] = center_inside(centre_of[parsed & has_gt], gt_best[parsed & has_gt])
     rated = has_gt  # samples the referring metrics average over
     evidence = {"iou": ious, "rated": rated, "center": center}  # what vlmeval merge recomputes the metrics from
 
@@ -310,8 +314,9 @@ def _parse_warnings(box_format: str, parse_failures: int, n: int) -> list[str]:
     out = []
     if box_format == "auto":
         out.append(
-            "box frame guessed from the numbers' magnitude (VLMEvalKit's rule: integers up to 1000 read as "
-            "0-1000, pixel boxes on images under 1000 px misread); declare it with --box-format"
+            "box frame guessed from the numbers' magnitude (VLMEvalKit's RefCOCO rule: up to 1.5 read as "
+            "fractions, up to 1000 as 0-1000, beyond as pixels; pixel boxes on images under 1000 px are "
+            "misread); declare it with --box-format"
         )
     if parse_failures:
         out.append(f"{parse_failures} of {counted(n, 'prediction')} had no box the '{box_format}' format could parse: "
@@ -320,9 +325,12 @@ def _parse_warnings(box_format: str, parse_failures: int, n: int) -> list[str]:
 
 
 def _fix_warnings(swapped: int, clipped: int, degenerate: int) -> list[str]:
-    found = (("boxes had inverted corners (swapped)", swapped), ("boxes extended past the image (clipped)", clipped),
-             ("boxes have no area (degenerate; IoU 0)", degenerate))  # fmt: skip
-    return [f"{k} predicted {what}" for what, k in found if k]
+    from vlmeval.errors import counted
+
+    found = (("had inverted corners (swapped)", "had inverted corners (swapped)", swapped),
+             ("extended past the image (clipped)", "extended past the image (clipped)", clipped),
+             ("has no area (degenerate; IoU 0)", "have no area (degenerate; IoU 0)", degenerate))  # fmt: skip
+    return [f"{counted(k, 'predicted box', 'predicted boxes')} {one if k == 1 else many}" for one, many, k in found if k]
 
 
 def _sweep(ious: np.ndarray, rated: np.ndarray) -> dict[str, dict[str, float]]:
