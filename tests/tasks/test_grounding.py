@@ -282,10 +282,31 @@ def test_coco_detection_unknown_images_and_categories_are_skipped(cli, tmp_path)
     result = cli("grounding", "dets.json", "--refs", DET / PAIRS[1][0], "--out", "r.json")
     assert result.exit_code == 0, result.stderr
     report = _report(tmp_path)
-    assert report["counts"]["skipped"] == {"unknown_image_id": 1, "unknown_category": 1, "degenerate_box": 1}
-    assert "skipped" in result.stderr
+    assert report["counts"]["skipped"] == {"unknown_image_id": 1, "unknown_category": 1}
+    assert report["counts"]["negative_size_boxes"] == 1 and "skipped" in result.stderr
+    ref = pycocotools_eval(gt, dets + noisy[-1:])  # pycocotools keeps a negative width (and asserts on the rest)
+    for key, value in zip(["AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large", "AR1", "AR10", "AR100",
+                           "AR_small", "AR_medium", "AR_large"], ref.stats):  # fmt: skip
+        assert abs(report["metrics"][key] - value) <= 1e-12, key
+
+
+def test_coco_detection_a_negative_width_takes_a_maxdets_place_as_in_pycocotools(cli, tmp_path):
+    pytest.importorskip("pycocotools")
+    from tests.reference import pycocotools_eval
+
+    gt = {"images": [{"id": 1, "width": 100, "height": 100}], "categories": [{"id": 1, "name": "a"}],
+          "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 10, 50, 50], "area": 2500,
+                           "iscrowd": 0}]}  # fmt: skip
+    dets = [{"image_id": 1, "category_id": 1, "bbox": [60, 10, -50, 50], "score": 1.0},
+            {"image_id": 1, "category_id": 1, "bbox": [10, 10, 50, 50], "score": 0.9}]  # fmt: skip
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "dets.json").write_text(json.dumps(dets))
+    assert cli("grounding", "dets.json", "--refs", "gt.json", "--out", "r.json", "--quiet").exit_code == 0
+    report = _report(tmp_path)
     ref = pycocotools_eval(gt, dets)
-    assert abs(report["metrics"]["AP"] - ref.stats[0]) <= 1e-12
+    assert report["metrics"]["AR1"] == ref.stats[6] == 0.0 and report["metrics"]["AR10"] == ref.stats[7] == 1.0
+    # at the score threshold it is ignored, as COCOeval's area range ignores it: one detection, one hit
+    assert report["metrics"]["precision"] == 1.0 and report["metrics"]["recall"] == 1.0
 
 
 def test_coco_detection_bad_input(cli, tmp_path):
@@ -380,3 +401,12 @@ def test_error_types_of_coco_detection(cli, tmp_path):
     assert cli("grounding", DET / "instances_val2017_mini_synthetic_results.json", "--refs",
                DET / "instances_val2017_mini.json", "--metrics", "AP", "--out", "ap.json", "--quiet").exit_code == 0  # fmt: skip
     assert _report(tmp_path, "ap.json")["per_sample"]["error_type"] == report["per_sample"]["error_type"]
+
+
+def test_coco_ground_truth_without_area_is_one_sentence(cli, tmp_path):
+    gt = {"images": [{"id": 1}], "categories": [{"id": 1, "name": "a"}],
+          "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 10, 50, 50], "iscrowd": 0}]}  # fmt: skip
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "dets.json").write_text(json.dumps([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5], "score": 1}]))
+    result = cli("grounding", "dets.json", "--refs", "gt.json", "--out", "r.json")
+    assert result.exit_code == 2 and "needs an 'area'" in result.stderr and result.stderr.count("\n") == 1

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from vlmeval.errors import InputError
+from vlmeval.errors import InputError, counted
 from vlmeval.io.fields import number_field, optional_str, record_id
 from vlmeval.io.images import image_size, resolve_image
 from vlmeval.io.join import index_ids, join_ids
@@ -226,8 +226,10 @@ def _finite(value) -> bool:
 def load_detection(results: RecordFile, instances: str | Path) -> DetectionData:
     """Validate COCO results against an instances file. Malformed detections are ``FILE:LINE`` errors;
     detections on images or categories the ground truth lacks are skipped and counted (pycocotools
-    asserts on the first and silently ignores the second); boxes with a negative or non-finite size are
-    skipped and counted; zero-area boxes are kept and counted (pycocotools scores them: they match nothing)."""
+    asserts on the first and silently ignores the second); boxes with a non-finite size are skipped and
+    counted; a negative width or height is kept and counted, as pycocotools keeps it (its area w*h, when
+    negative, is outside every area range: the detection is ignored but takes one of its image's maxDets
+    places); zero-area boxes are kept and counted (pycocotools scores them: they match nothing)."""
     from vlmeval.io.readers import read_json_document
 
     gt_file = read_json_document(instances)
@@ -261,9 +263,14 @@ def load_detection(results: RecordFile, instances: str | Path) -> DetectionData:
             raise gt_file.error(
                 ("annotations", i), f"annotation on image {ann['image_id']!r}, which is not in 'images'"
             )
+        if not _finite(ann.get("area")):
+            # COCOeval reads it for the small/medium/large ranges (pycocotools raises KeyError without it)
+            raise gt_file.error(
+                ("annotations", i), "each annotation needs an 'area' (a number: COCO's is the segment's, not w*h)"
+            )
 
     detections = []
-    unknown_image = unknown_category = bad_size = zero_area = 0
+    unknown_image = unknown_category = bad_size = zero_area = negative_size = 0
     for i, det in enumerate(results.records):
         missing = [k for k in ("image_id", "category_id", "bbox", "score") if k not in det]
         if missing:
@@ -286,11 +293,13 @@ def load_detection(results: RecordFile, instances: str | Path) -> DetectionData:
         if det["category_id"] not in known_categories:
             unknown_category += 1
             continue
-        if not all(_finite(v) for v in bbox) or bbox[2] < 0 or bbox[3] < 0:
+        if not all(_finite(v) for v in bbox):
             bad_size += 1
             continue
         if bbox[2] == 0 or bbox[3] == 0:
             zero_area += 1
+        elif bbox[2] < 0 or bbox[3] < 0:
+            negative_size += 1
         detections.append(
             {
                 "image_id": det["image_id"],
@@ -310,6 +319,7 @@ def load_detection(results: RecordFile, instances: str | Path) -> DetectionData:
         "skipped": {k: v for k, v in skipped.items() if v},
         "images": len(image_ids),
         "zero_area_boxes": zero_area,
+        **({"negative_size_boxes": negative_size} if negative_size else {}),
     }
     warnings = []
     if unknown_image:
@@ -317,6 +327,11 @@ def load_detection(results: RecordFile, instances: str | Path) -> DetectionData:
     if unknown_category:
         warnings.append(f"{unknown_category} detections with categories not in {gt_file.path.name}: skipped")
     if bad_size:
-        warnings.append(f"{bad_size} detections with a negative or non-finite width/height: skipped")
+        warnings.append(f"{counted(bad_size, 'detection')} with a non-finite width/height: skipped")
+    if negative_size:
+        warnings.append(
+            f"{counted(negative_size, 'detection')} with a negative width or height: kept as pycocotools keeps "
+            "them (a negative area is ignored, but takes one of its image's maxDets places)"
+        )
     gt_entry = {**gt_file.input_entry(), "records": len(doc["annotations"])}
     return DetectionData(detections, doc, image_ids, [results.input_entry(), gt_entry], counts, warnings)

@@ -146,7 +146,8 @@ def threshold_counts(
         gts[ann["image_id"], ann["category_id"]].append(ann)
     dets: dict[tuple, list[dict]] = defaultdict(list)
     for det in detections:
-        if det["score"] >= score_threshold:
+        # a negative area (one negative side) is outside area range "all": COCOeval ignores the detection
+        if det["score"] >= score_threshold and det["bbox"][2] * det["bbox"][3] >= 0:
             dets[det["image_id"], det["category_id"]].append(det)
     by_category: dict[Any, list[int]] = {c["id"]: [0, 0, 0] for c in ground_truth["categories"]}
     by_image: dict[Any, list[int]] = {im["id"]: [0, 0, 0] for im in ground_truth["images"]}

@@ -79,6 +79,7 @@ _NOUNS = {
     "clipped_boxes": ("clipped box", "clipped boxes"),
     "degenerate_boxes": ("degenerate box", "degenerate boxes"),
     "zero_area_boxes": ("zero-area box", "zero-area boxes"),
+    "negative_size_boxes": ("box with a negative size", "boxes with a negative size"),
     "no_gt_box": ("sample without a ground-truth box", "samples without a ground-truth box"),
     "parse_failures": ("parse failure", "parse failures"),
     "caption_line_breaks": ("caption with a line break", "captions with a line break"),
