@@ -237,6 +237,21 @@ def _truncate(model, layer: int) -> None:
 CLIP_CONTEXT = 77  # CLIP's text context: longer captions are truncated (clip.tokenize(truncate=True))
 
 
+def clip_text(text: str) -> str:
+    """clip.tokenize's cleaning (SimpleTokenizer's basic_clean and whitespace_clean, then lower case):
+    ftfy.fix_text (curly quotes, ligatures, full-width letters, mojibake), HTML entities unescaped twice,
+    runs of whitespace one space. transformers' fast CLIP tokenizer does none of the first two."""
+    import html
+    import re
+
+    try:
+        import ftfy
+    except ImportError:
+        raise MissingDependency("CLIPScore needs ftfy (clip.tokenize cleans text with it): pip install 'vlmeval[neural]'") from None
+    text = html.unescape(html.unescape(ftfy.fix_text(text))).strip()
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
 class ClipEncoder:
     """A transformers CLIPModel with its tokenizer and image settings, from a local folder."""
 
@@ -267,6 +282,17 @@ class ClipEncoder:
             self.mean = tuple(settings.get("image_mean", self.mean))
             self.std = tuple(settings.get("image_std", self.std))
 
+    def token_ids(self, texts: list[str]):
+        """clip.tokenize(truncate=True)'s ids (without its padding) and which texts it truncated: its text
+        cleaning (``clip_text``), then the BPE; past the context the first context-1 tokens and the
+        end-of-text token."""
+        import numpy as np
+
+        full = self.tokenizer([clip_text(t) for t in texts], add_special_tokens=True)["input_ids"] if texts else []
+        truncated = np.array([len(ids) > self.context for ids in full], dtype=bool)
+        eot = full[0][-1] if full else 0
+        return [x if len(x) <= self.context else x[: self.context - 1] + [eot] for x in full], truncated
+
     def text_features(self, texts: list[str], batch: int = 256):
         """L2-normalised text features (float64 numpy) and which texts were truncated to the context (bool
         per text). Texts are batched by token length (less padding; CLIP's causal text model makes padding
@@ -274,11 +300,8 @@ class ClipEncoder:
         import numpy as np
         import torch
 
-        full = self.tokenizer(texts, add_special_tokens=True)["input_ids"] if texts else []
-        truncated = np.array([len(ids) > self.context for ids in full], dtype=bool)
-        eot = full[0][-1] if full else 0
-        # clip.tokenize(truncate=True): the first context-1 tokens, then the end-of-text token
-        ids = [x if len(x) <= self.context else x[: self.context - 1] + [eot] for x in full]
+        ids, truncated = self.token_ids(texts)
+        eot = ids[0][-1] if ids else 0
         lengths = np.array([len(x) for x in ids], dtype=np.int64)
         order = np.argsort(lengths, kind="stable")
         width = self.model.config.projection_dim

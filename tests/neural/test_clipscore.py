@@ -235,3 +235,18 @@ def test_no_images_is_a_clear_error(cli, tmp_path, clip_dir):
     result = cli("caption", data, "--metrics", "CLIPScore", "--clip-model", clip_dir)
     assert result.exit_code == 2
     assert "'image' field" in result.output
+
+
+def test_token_ids_equal_clip_tokenize_on_text_it_cleans(clip_dir):
+    """clip.tokenize cleans text with ftfy and html.unescape before its BPE; transformers' fast tokenizer does
+    neither: curly quotes, entities, ligatures, full-width letters and mojibake would differ."""
+    from vlmeval.models import ClipEncoder, LocalModel
+
+    texts = ["a \u201cdog\u201d on a \u2018mat\u2019", "fish &amp; chips &lt;3", "\ufb01ne ligature \ufb02our",
+             "\uff21 \uff42\uff49\uff4b\uff45", "caf\u00c3\u00a9 mojibake", "tabs\tand   spaces\n", "",
+             "A PHOTO of CAPITALS", "emoji \U0001f436 and \u00e9"]  # fmt: skip
+    encoder = ClipEncoder(LocalModel(str(clip_dir), Path(clip_dir), Path(clip_dir).name), "cpu")
+    ours, truncated = encoder.token_ids(texts)
+    reference = _open_clip_tokenizer()
+    expected = reference(texts, context_length=77).tolist()
+    assert [row + [0] * (77 - len(row)) for row in ours] == expected and not truncated.any()
