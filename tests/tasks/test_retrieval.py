@@ -132,6 +132,21 @@ def test_graded_relevance_and_empty_queries(cli, tmp_path):
     assert _report(tmp_path)["metrics"]["R@1"] == pytest.approx(1 / 3)
 
 
+def test_a_block_of_queries_without_relevant_items(cli, tmp_path):
+    """Every query of a block without a relevant item: their (empty) column indices stay integers."""
+    np.save(tmp_path / "s.npy", np.array([[0.1, 0.2], [0.3, 0.4]]))
+    (tmp_path / "q.json").write_text('["q0", "q1"]')
+    (tmp_path / "i.json").write_text('["i0", "i1"]')
+    write_jsonl(tmp_path / "rel.jsonl", [{"query": "q0", "relevant": []}])
+    args = ["retrieval", "s.npy", "--queries", "q.json", "--items", "i.json", "--relevance", "rel.jsonl", "--out", "r.json"]
+    result = cli(*args)
+    assert result.exit_code == 2 and "2 queries have no relevant item" in result.stderr
+    result = cli(*args, "--empty-queries", "zero")
+    assert result.exit_code == 0, result.stderr
+    assert _report(tmp_path)["metrics"]["R@1"] == 0.0 and "2 queries without a relevant item" in result.stdout
+    assert cli(*args, "--empty-queries", "skip").exit_code == 0 and _report(tmp_path)["counts"]["scored"] == 0
+
+
 @pytest.mark.parametrize(
     "relevance,message",
     [
@@ -204,6 +219,21 @@ def test_bad_ranked_lists_and_embeddings(cli, tmp_path):
         "r.json",
     )
     assert result.exit_code == 2 and "row 0 is a zero vector" in result.stderr
+
+
+def test_embeddings_whose_norm_overflows_or_underflows_still_point_where_they_point(cli, tmp_path):
+    """float32 3e30 overflows its squared norm, 1e-300 underflows it: the rows are scaled first."""
+    np.save(tmp_path / "img.npy", np.array([[3e30, 0, 1e29], [0, 3e30, 0]], dtype=np.float32))
+    np.save(tmp_path / "txt.npy", np.array([[1e-300, 0, 1e-301], [0, 1e-300, 0]], dtype=np.float64))
+    write_jsonl(tmp_path / "pairs.jsonl", [{"image": 1, "captions": ["c1"]}, {"image": 2, "captions": ["c2"]}])
+    args = ("--image-embeddings", "img.npy", "--text-embeddings", "txt.npy", "--pairs", "pairs.jsonl")
+    result = cli("retrieval", *args, "--out", "r.json", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    metrics = _report(tmp_path)["metrics"]
+    assert metrics["t2i_R@1"] == 1.0 and metrics["i2t_R@1"] == 1.0
+    np.save(tmp_path / "img.npy", np.array([[np.inf, 0, 0], [0, 1, 0]], dtype=np.float32))
+    result = cli("retrieval", *args, "--out", "r.json")
+    assert result.exit_code == 2 and "infinite values (first at row 0, column 0)" in result.stderr
 
 
 def test_gates_on_direction_keys(cli, tmp_path):

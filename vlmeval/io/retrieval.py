@@ -144,14 +144,18 @@ def _ids_in_memory(ids: list, what: str) -> tuple[list[str], dict[str, Any]]:
     return out, rf.input_entry()
 
 
-def load_matrix(path: str | Path | np.ndarray, what: str) -> tuple[np.ndarray, dict[str, Any]]:
+def load_matrix(path: str | Path | np.ndarray, what: str, finite: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
     """A 2-D numeric ``.npy`` array, memory-mapped (a large matrix is read block by block); or an array
-    given in memory (the Python API)."""
+    given in memory (the Python API). NaN is refused; so is an infinity where ``finite`` (embeddings: a
+    cosine needs finite vectors; a score of -inf, an item masked out, ranks last)."""
     if isinstance(path, np.ndarray):
         if path.ndim != 2 or not np.issubdtype(path.dtype, np.number) or np.issubdtype(path.dtype, np.complexfloating):
             raise InputError(f"{what} must be a 2-D array of real numbers, got shape {path.shape} {path.dtype}")
-        if not np.isfinite(path).all():
-            raise InputError(f"{what} holds a value that is not a finite number")
+        bad = ~np.isfinite(path) if finite else np.isnan(path)
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            kind = "NaN" if np.isnan(path[r, c]) else "infinite"
+            raise InputError(f"{what} has {kind} values (first at row {r}, column {c})")
         return path, {"path": f"<{what}>", "sha256": hashlib.sha256(np.ascontiguousarray(path).tobytes()).hexdigest(), "records": int(path.shape[0])}
     path = Path(path)
     check_file(path)
@@ -168,11 +172,12 @@ def load_matrix(path: str | Path | np.ndarray, what: str) -> tuple[np.ndarray, d
         raise InputError(f"not a readable .npy array: {exc}", path) from None
     rows = max(1, (64 << 20) // max(array.shape[1] * array.itemsize, 1))
     digest = hashlib.sha256()
-    for start in range(0, array.shape[0], rows):  # NaN check and hash, block by block
+    for start in range(0, array.shape[0], rows):  # finiteness check and hash, block by block
         block = np.ascontiguousarray(array[start : start + rows])
-        if block.dtype.kind == "f" and np.isnan(block).any():
-            r, c = np.argwhere(np.isnan(block))[0]
-            raise InputError(f"{what} has NaN values (first at row {start + r}, column {c})", path)
+        if block.dtype.kind == "f" and (not np.isfinite(block).all() if finite else np.isnan(block).any()):
+            r, c = np.argwhere(~np.isfinite(block) if finite else np.isnan(block))[0]
+            kind = "NaN" if np.isnan(block[r, c]) else "infinite"
+            raise InputError(f"{what} has {kind} values (first at row {start + r}, column {c})", path)
         digest.update(block.tobytes())
     return array, {
         "path": str(path),
@@ -318,12 +323,18 @@ def load_ranked(path: str | Path) -> RetrievalData:
             key = _item_id(rf, i, item, "ranking")
             if where.setdefault(key, position) != position:
                 raise rf.error(i, f"item {key!r} appears twice in the ranking")
+        # the judged ids read as the ranking's are (stripped), each once, as a score matrix's relevance is
         if "relevance" in rec and isinstance(rec["relevance"], dict):
-            judged = {str(k): _grade(rf, i, v) for k, v in rec["relevance"].items()}
+            pairs = [(_item_id(rf, i, k, "relevance"), _grade(rf, i, v)) for k, v in rec["relevance"].items()]
         elif isinstance(rec.get("relevant"), list):
-            judged = {_item_id(rf, i, k, "relevant"): 1.0 for k in rec["relevant"]}
+            pairs = [(_item_id(rf, i, k, "relevant"), 1.0) for k in rec["relevant"]]
         else:
             raise rf.error(i, "a ranked list needs 'relevant' (a list of ids) or 'relevance' ({id: grade})")
+        judged: dict[str, float] = {}
+        for key, grade in pairs:
+            if key in judged:
+                raise rf.error(i, f"item {key!r} is judged twice for query {query_ids[-1]!r}")
+            judged[key] = grade
         kept = [(k, g) for k, g in judged.items() if g > 0]
         positions.append([float(where.get(k, math.inf)) for k, _ in kept])
         gains.append([g for _, g in kept])
@@ -347,8 +358,8 @@ def _item_id(rf: RecordFile, i: int, item: Any, key: str) -> str:
 def load_embeddings(images: str | Path, texts: str | Path, pairs: str | Path) -> RetrievalData:
     """Image and text embeddings (rows in the order of the pairs file: images in its order, captions in the
     order they appear in it) and ``{"image": id, "captions": [ids]}`` rows; cosine similarity, both ways."""
-    image_matrix, image_entry = load_matrix(images, "the image embeddings")
-    text_matrix, text_entry = load_matrix(texts, "the text embeddings")
+    image_matrix, image_entry = load_matrix(images, "the image embeddings", finite=True)
+    text_matrix, text_entry = load_matrix(texts, "the text embeddings", finite=True)
     rf = read_records(pairs)
     image_ids, caption_ids, caption_image = [], [], []
     for i, rec in enumerate(rf.records):
@@ -407,7 +418,15 @@ def load_embeddings(images: str | Path, texts: str | Path, pairs: str | Path) ->
 
 def _unit_rows(matrix: np.ndarray, path: Path) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    zero = np.flatnonzero(norms[:, 0] == 0)
+    # a norm that overflows (float32 3e30) or underflows (1e-300) in the array's own type: those rows are
+    # scaled by their largest value first, in float64
+    odd = np.flatnonzero(~np.isfinite(norms[:, 0]) | (norms[:, 0] == 0))
+    largest = np.abs(matrix[odd]).max(axis=1).astype(np.float64) if len(odd) else np.zeros(0)
+    zero = odd[largest == 0]
     if len(zero):
         raise InputError(f"row {zero[0]} is a zero vector: its cosine similarity is undefined", path)
-    return matrix / norms
+    unit = matrix / norms if not len(odd) else matrix / np.where(norms == 0, 1, norms)
+    if len(odd):
+        scaled = matrix[odd].astype(np.float64) / largest[:, None]
+        unit[odd] = (scaled / np.linalg.norm(scaled, axis=1, keepdims=True)).astype(unit.dtype)
+    return unit

@@ -48,7 +48,9 @@ def pad(indptr: np.ndarray, values: np.ndarray, fill) -> tuple[np.ndarray, np.nd
     lengths = np.diff(indptr)
     width = max(int(lengths.max()) if len(lengths) else 0, 1)
     valid = np.arange(width)[None, :] < lengths[:, None]
-    out = np.full((len(lengths), width), fill, dtype=np.asarray(values).dtype if len(values) else np.float64)
+    # the values' own type even when there are none (a block of queries without relevant items): their
+    # column indices stay integers
+    out = np.full((len(lengths), width), fill, dtype=np.asarray(values).dtype)
     out[valid] = values
     return out, valid
 

@@ -90,7 +90,10 @@ _NOUNS = {
 
 def _count_phrase(key: str, value: int) -> str:
     phrase = key.replace("_", " ")
-    if key in _NOUNS:
+    if key.endswith("queries_without_relevant"):  # retrieval's, per direction ("t2i_...")
+        head = phrase[: -len("queries without relevant")]
+        singular, plural = head + "query without a relevant item", head + "queries without a relevant item"
+    elif key in _NOUNS:
         singular, plural = _NOUNS[key]
     elif phrase.endswith("ies"):  # already plural: "queries"
         singular, plural = phrase[:-3] + "y", phrase
