@@ -129,6 +129,20 @@ def test_cli_bertscore_report(cli, tmp_path, records):
     assert report["environment"]["transformers"]
 
 
+@pytest.mark.parametrize("content, message", [
+    (b"LAYER,P,R,F\n0,0.1,0.2,0.3\n", "has no P,R,F row for layer 6"),
+    (b"\x89PNG\x00\xff garbage", "cannot read it as text"),
+    (b"LAYER,P,R,F\n" + b"".join(b"%d,x,y,z\n" % k for k in range(8)), "not a number"),
+    (b"LAYER,P,R,F\n" + b"".join(b"%d,1,1,1\n" % k for k in range(8)), "below 1"),
+])  # fmt: skip
+def test_a_bad_baseline_file_is_one_sentence(cli, tmp_path, records, content, message):
+    (tmp_path / "base.tsv").write_bytes(content)
+    data = write_jsonl(tmp_path / "caps.jsonl", records[:3])
+    result = cli("caption", data, "--metrics", "BERTScore", "--bertscore-model", minilm_path(),
+                 "--bertscore-rescale", "--bertscore-baseline", "base.tsv", "--out", "r.json")  # fmt: skip
+    assert result.exit_code == 2 and message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
 def test_missing_model_is_one_sentence(cli, tmp_path, records, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     data = write_jsonl(tmp_path / "caps.jsonl", records[:3])

@@ -204,9 +204,19 @@ def rescale(scores: np.ndarray, baseline: np.ndarray) -> np.ndarray:
 
 
 def read_baseline(text: str, layer: int) -> np.ndarray:
-    """The (P, R, F) row of ``layer`` in a bert_score baseline file (CSV: LAYER,P,R,F; row = layer index)."""
+    """The (P, R, F) row of ``layer`` in a bert_score baseline file (CSV: LAYER,P,R,F; row = layer index).
+    A file without that row, with values that are not numbers, or with a baseline of 1 (rescaling divides
+    by 1 - b) is a ValueError saying so."""
     rows = [line.split(",") for line in text.strip().splitlines()[1:]]
-    return np.array([float(x) for x in rows[layer][1:4]], dtype=np.float32).astype(np.float64)
+    if not 0 <= layer < len(rows) or len(rows[layer]) < 4:
+        raise ValueError(f"it has no P,R,F row for layer {layer} (a bert_score baseline: LAYER,P,R,F per line)")
+    try:
+        values = np.array([float(x) for x in rows[layer][1:4]], dtype=np.float32).astype(np.float64)
+    except ValueError:
+        raise ValueError(f"its row for layer {layer} holds a value that is not a number") from None
+    if not np.isfinite(values).all() or (values == 1).any():
+        raise ValueError(f"its row for layer {layer} must hold finite baselines below 1 (rescaling divides by 1 - b)")
+    return values
 
 
 BLOCK_RECORDS = 4096  # records whose sentences are embedded and matched together (see ``bertscore``)

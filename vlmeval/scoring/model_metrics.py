@@ -216,7 +216,11 @@ def score_bertscore(
         encoder = cache.get(model_key, load) if cache is not None else load()
     baseline = None
     if options.bertscore_rescale:
-        baseline = read_baseline(_baseline_text(options, local.hub_name), encoder.layer)
+        source, text = _baseline_text(options, local.hub_name)
+        try:
+            baseline = read_baseline(text, encoder.layer)
+        except ValueError as exc:
+            raise VlmevalError(f"the BERTScore baseline {source}: {exc}") from None
     with progress.step(f"BERTScore ({local.hub_name}, layer {encoder.layer}) on {len(predictions)} samples"):
         run_blocks = None
         if options.engine == "ray":
@@ -270,12 +274,16 @@ def empty_warning(empty: int) -> str:
     return f"BERTScore: {empty} empty predictions score 0 (as bert_score scores them)"
 
 
-def _baseline_text(options: NeuralOptions, hub_name: str) -> str:
+def _baseline_text(options: NeuralOptions, hub_name: str) -> tuple[str, str]:
+    """Where the baseline comes from, and its text."""
     if options.bertscore_baseline:
         path = Path(options.bertscore_baseline)
         if not path.is_file():
             raise VlmevalError(f"--bertscore-baseline {path}: no such file")
-        return path.read_text()
+        try:
+            return str(path), path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise VlmevalError(f"--bertscore-baseline {path}: cannot read it as text ({exc})") from None
     import importlib.util
 
     spec = importlib.util.find_spec("bert_score")
@@ -295,7 +303,7 @@ def _baseline_text(options: NeuralOptions, hub_name: str) -> str:
             f"bert_score ships no {options.bertscore_lang!r} baseline for {hub_name} ({path}): pass "
             f"--bertscore-baseline FILE, or leave out --bertscore-rescale."
         )
-    return path.read_text()
+    return str(path), path.read_text()
 
 
 def _bounded_map(pool, fn, items, ahead: int):
