@@ -291,9 +291,9 @@ def load_scores(
         relevance, {q: i for i, q in enumerate(query_ids)}, {t: i for i, t in enumerate(item_ids)}
     )
 
-    dtype = (
-        matrix.dtype if matrix.dtype.kind == "f" else np.float64
-    )  # comparisons are exact in the stored type
+    # floats compare in their stored type; integer scores as float64, exact up to 2**53 (larger ones that
+    # differ only past that would tie)
+    dtype = matrix.dtype if matrix.dtype.kind == "f" else np.float64
 
     def block(start: int, stop: int) -> np.ndarray:
         return np.asarray(matrix[start:stop], dtype=dtype)
