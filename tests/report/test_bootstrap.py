@@ -158,6 +158,38 @@ def test_paired_tests_equal_sacrebleu_on_a_mean_metric():
     assert ours.delta == pytest.approx(b.mean() - a.mean())
 
 
+@pytest.mark.parametrize("n", [1, 5, 7, 500, 501])
+def test_block_draws_are_sacrebleus_one_draw(n):
+    """Drawn block by block (bounded memory, any --bootstrap / --trials), the resamples and the swaps are
+    the ones sacrebleu draws at once from the same seed."""
+    from vlmeval.report.bootstrap import resample_blocks, selector_blocks
+
+    for count in (1, 99, 250, 1001):
+        whole = np.random.default_rng(12345).choice(n, size=(count, n), replace=True)
+        assert (np.concatenate(list(resample_blocks(12345, n, count))) == whole).all()
+        swaps = np.random.default_rng(12345).integers(2, size=(count, n), dtype=bool)
+        assert (np.concatenate(list(selector_blocks(12345, n, count))) == swaps).all()
+
+
+@pytest.mark.parametrize("value", [0.1, 1 / 3, 0.7, 1.0])
+def test_a_tie_is_a_tie_whatever_the_rounding(value):
+    """One sample differs: every swap gives |delta| equal to the real one in exact arithmetic. Rounding
+    used to decide whether those ties counted (p 0.02, 0.998 or 0.0001 by the other samples' value)."""
+    a = [value] * 10
+    b = [value + 0.25] + [value] * 9
+    result = paired_tests(mean_estimator(a), mean_estimator(b), resamples=1000, trials=10000, seed=12345)
+    assert result.p_randomization == pytest.approx(1 / 10001)
+
+
+def test_resamples_with_no_scored_sample_are_left_out_of_the_interval():
+    """A mean over no sample is no value: such resamples do not pull the interval down to 0."""
+    from vlmeval.report.bootstrap import confidence_intervals
+
+    values = [0.646, 0.734] + [np.nan] * 8
+    (low, high) = confidence_intervals({"m": mean_estimator(values)}, len(values), 1000, 12345)["m"]
+    assert 0.646 <= low <= high <= 0.734
+
+
 @requires_java
 def test_meteor_resample_equals_pycocoevalcap_on_the_resampled_corpus(caption_records):
     """METEOR's interval: each resample's corpus score is the EVAL arithmetic over the resampled statistics

@@ -323,7 +323,7 @@ def load_ranked(path: str | Path) -> RetrievalData:
             key = _item_id(rf, i, item, "ranking")
             if where.setdefault(key, position) != position:
                 raise rf.error(i, f"item {key!r} appears twice in the ranking")
-        # the judged ids read as the ranking's are (stripped), each once, as a score matrix's relevance is
+        # the judged ids read as the ranking's are (stripped); an id judged twice with two grades is an error
         if "relevance" in rec and isinstance(rec["relevance"], dict):
             pairs = [(_item_id(rf, i, k, "relevance"), _grade(rf, i, v)) for k, v in rec["relevance"].items()]
         elif isinstance(rec.get("relevant"), list):
@@ -332,9 +332,9 @@ def load_ranked(path: str | Path) -> RetrievalData:
             raise rf.error(i, "a ranked list needs 'relevant' (a list of ids) or 'relevance' ({id: grade})")
         judged: dict[str, float] = {}
         for key, grade in pairs:
-            if key in judged:
-                raise rf.error(i, f"item {key!r} is judged twice for query {query_ids[-1]!r}")
-            judged[key] = grade
+            if judged.setdefault(key, grade) != grade:
+                raise rf.error(i, f"item {key!r} is judged twice for query {query_ids[-1]!r}, with grades "
+                                  f"{judged[key]:g} and {grade:g}")  # fmt: skip
         kept = [(k, g) for k, g in judged.items() if g > 0]
         positions.append([float(where.get(k, math.inf)) for k, _ in kept])
         gains.append([g for _, g in kept])

@@ -23,6 +23,9 @@ import numpy as np
 
 ALPHA = 0.05
 BLOCK = 100  # resamples per block (bounded memory on large sets)
+# randomisation trials per block: a multiple of 32, so that drawing block by block consumes the generator's
+# bits exactly as one draw of them all (sacrebleu's) does (tested)
+SELECTOR_BLOCK = 128
 
 # How a metric's interval is estimated: the ``interval`` of its declaration in its task module.
 INTERVALS = {
@@ -54,7 +57,8 @@ def mean_estimator(values, transform: Callable[[np.ndarray], np.ndarray] | None 
     stats = np.stack([np.where(present, x, 0.0), present.astype(np.float64)], axis=1)
 
     def score(s: np.ndarray) -> np.ndarray:
-        out = np.divide(s[..., 0], s[..., 1], out=np.zeros(s.shape[:-1]), where=s[..., 1] > 0)
+        # a resample that drew no scored sample has no mean (NaN: left out of the interval), not 0
+        out = np.divide(s[..., 0], s[..., 1], out=np.full(s.shape[:-1], np.nan), where=s[..., 1] > 0)
         return transform(out) if transform is not None else out
 
     return Estimator(stats, score)
@@ -106,18 +110,37 @@ def multiplicities(idx: np.ndarray, n: int) -> np.ndarray:
 
 
 def percentile_interval(values: np.ndarray) -> list[float]:
+    """The 95% percentile interval of the resamples that have a value (a mean over no scored sample has
+    none); [0, 0] where none has, as the metric itself is then 0."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[~np.isnan(values)]
+    if not len(values):
+        return [0.0, 0.0]
     low, high = np.percentile(values, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
     return [float(low), float(high)]
+
+
+def resample_blocks(seed: int, n: int, resamples: int):
+    """``default_rng(seed).choice(n, (resamples, n))``, sacrebleu's resamples, drawn ``BLOCK`` rows at a
+    time: the same indices (the generator's integers come one after another), in bounded memory."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, resamples, BLOCK):
+        yield rng.choice(n, size=(min(BLOCK, resamples - start), n), replace=True)
+
+
+def selector_blocks(seed: int, n: int, trials: int):
+    """``default_rng(seed).integers(2, (trials, n), dtype=bool)``, sacrebleu's randomisation draws,
+    ``SELECTOR_BLOCK`` trials at a time (the same bits)."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, trials, SELECTOR_BLOCK):
+        yield rng.integers(2, size=(min(SELECTOR_BLOCK, trials - start), n), dtype=bool)
 
 
 def bootstrap_scores(estimators: dict[str, Any], n: int, resamples: int, seed: int) -> dict[str, np.ndarray]:
     """Scores of every estimator on the same ``resamples`` resamples. An estimator is an ``Estimator`` or a
     callable taking one row of weights (CIDEr-D)."""
-    rng = np.random.default_rng(seed)
-    idx = rng.choice(n, size=(resamples, n), replace=True)
     out: dict[str, list[np.ndarray]] = {k: [] for k in estimators}
-    for start in range(0, resamples, BLOCK):
-        block = idx[start : start + BLOCK]
+    for block in resample_blocks(seed, n, resamples):
         weights = multiplicities(block, n)
         for key, est in estimators.items():
             if isinstance(est, Estimator):
@@ -133,8 +156,12 @@ def confidence_intervals(
     return {k: percentile_interval(v) for k, v in bootstrap_scores(estimators, n, resamples, seed).items()}
 
 
-def _p_value(stats: np.ndarray, real: float) -> float:
-    return float((np.sum(stats > real) + 1) / (len(stats) + 1))
+def _p_value(stats: np.ndarray, real: float, scale: float) -> float:
+    """sacrebleu's (c + 1) / (N + 1), c the statistics strictly above the real one. A statistic equal to it
+    in exact arithmetic (a swap of samples that changes nothing) can come out a rounding error above it:
+    within 1e-9 of the scores' scale it counts as equal, so that ties do not depend on summation order."""
+    stats = stats[~np.isnan(stats)]
+    return float((np.sum(stats > real + 1e-9 * scale) + 1) / (len(stats) + 1))
 
 
 @dataclass
@@ -159,27 +186,23 @@ def paired_tests(base: Estimator, new: Estimator, resamples: int, trials: int, s
     b_score = float(base.on_weights(ones)[0])
     n_score = float(new.on_weights(ones)[0])
     diff = abs(b_score - n_score)
-    rng = np.random.default_rng(seed)
-    idx = rng.choice(n, size=(resamples, n), replace=True)
     b_s, n_s = [], []
-    for start in range(0, resamples, BLOCK):
-        block = idx[start : start + BLOCK]
+    for block in resample_blocks(seed, n, resamples):
         weights = multiplicities(block, n)
         b_s.append(base.on_weights(weights))
         n_s.append(new.on_weights(weights))
     bs_base, bs_new = np.concatenate(b_s), np.concatenate(n_s)
     sample_diffs = np.abs(bs_new - bs_base)
-    p_bs = _p_value(sample_diffs - sample_diffs.mean(), diff)
+    scale = max(abs(b_score), abs(n_score), np.finfo(float).tiny)
+    p_bs = _p_value(sample_diffs - np.nanmean(sample_diffs), diff, scale) if not np.isnan(sample_diffs).all() else 1.0
 
-    rng = np.random.default_rng(seed)
-    selectors = rng.integers(2, size=(trials, n), dtype=bool)  # drawn at once, as sacrebleu draws them
     a_s, c_s = [], []
-    for start in range(0, trials, BLOCK):
-        pos = selectors[start : start + BLOCK].astype(np.float64)
+    for selectors in selector_blocks(seed, n, trials):
+        pos = selectors.astype(np.float64)
         neg = 1.0 - pos
         a_s.append(base.score(pos @ base.stats + neg @ new.stats))
         c_s.append(base.score(neg @ base.stats + pos @ new.stats))
-    p_ar = _p_value(np.abs(np.concatenate(a_s) - np.concatenate(c_s)), diff)
+    p_ar = _p_value(np.abs(np.concatenate(a_s) - np.concatenate(c_s)), diff, scale)
     return PairedResult(
         b_score, n_score, n_score - b_score, percentile_interval(bs_new - bs_base), p_bs, p_ar
     )

@@ -20,9 +20,13 @@ SIGNIFICANCE = 0.05
 
 
 def _comparable(signature: str) -> str:
-    """A signature without what does not change the number: the version, the interval settings, and which
-    of two implementations tested equal ran (METEOR's ``impl:py`` or ``impl:jar``)."""
-    return re.sub(r"\|(ci:[^|]*|v:[^|]*|impl:[^|]*)", "", signature)
+    """A signature without what does not change the number: the version, the interval settings, which of
+    two implementations tested equal ran (METEOR's ``impl:py`` or ``impl:jar``), and what describes the
+    samples rather than the method (the references per image, the image set, MME's subtasks, how many
+    captions the tokenizer handed to the jar): compare pairs the samples by id, so two runs over
+    overlapping sets compare on the samples they share."""
+    signature = re.sub(r"\|(ci|v|impl|nrefs|imgs|imgs_sha256|subtasks):[^|]*", "", signature)
+    return re.sub(r"(\|tok:[^|+~]*)(?:\+jar:\d+|~approx:\d+)", r"\1", signature)
 
 
 def _subset(est: Estimator, rows: np.ndarray) -> Estimator:
