@@ -20,6 +20,30 @@ def _records(n=4, prediction="a dog runs on the grass"):
     return [{"id": i, "prediction": prediction, "references": ["a dog runs", "a brown dog on grass"]} for i in range(n)]
 
 
+def test_out_through_a_link_writes_its_target_and_refuses_streams(cli, tmp_path):
+    """The atomic rename would replace a link itself (as root, --out /dev/stdout replaced /dev/stdout)."""
+    preds = write_jsonl(tmp_path / "p.jsonl", _records())
+    (tmp_path / "target.json").write_text("{}")
+    os.symlink("target.json", tmp_path / "link.json")
+    assert cli("caption", preds, *FAST, "--out", "link.json", "--quiet").exit_code == 0
+    assert os.path.islink(tmp_path / "link.json") and json.loads((tmp_path / "target.json").read_text())["metrics"]
+    os.symlink("/proc/self/fd/1", tmp_path / "so.json")
+    for out in ("/dev/stdout", "so.json", "/dev/null"):
+        result = cli("caption", preds, *FAST, "--out", out)
+        assert result.exit_code == 2 and "is a device or a process's stream" in result.stderr, out
+    assert os.path.islink("/dev/stdout") or not os.path.exists("/dev/stdout")
+
+
+def test_file_names_that_are_not_utf8(tmp_path):
+    """A name Python keeps as lone surrogates is written into the report as its JSON escape."""
+    name = os.fsdecode(b"preds\xff.jsonl")
+    write_jsonl(tmp_path / name, _records())
+    result = _process("caption", tmp_path / name, *FAST, "--out", tmp_path / os.fsdecode(b"out\xfe.json"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / os.fsdecode(b"out\xfe.json")).read_bytes())
+    assert report["inputs"][0]["path"].endswith("preds\udcff.jsonl")
+
+
 @pytest.mark.parametrize("link", ["same", "symlink", "hardlink", "dotted"])
 def test_out_may_not_be_an_input(cli, tmp_path, link):
     preds = write_jsonl(tmp_path / "p.jsonl", _records())

@@ -190,6 +190,19 @@ def output_path(given: str | Path | None, default: str, inputs: dict[str, Path],
     if not raw.strip():
         raise VlmevalError(f"{flag} is empty: give a file path")
     path = Path(raw)
+    # a link is written through (the atomic rename would replace the link itself: /dev/stdout, as root);
+    # one that leads through /dev or /proc (a device, a process's stream) is refused
+    hops, hop = [path.absolute()], path.absolute()
+    while hop.is_symlink() and len(hops) < 40:
+        hop = Path(os.path.normpath(hop.parent / os.readlink(hop)))
+        hops.append(hop)
+    if any(str(h) in ("/dev", "/proc") or str(h).startswith(("/dev/", "/proc/")) for h in hops):
+        raise VlmevalError(
+            f"{flag} {raw} is a device or a process's stream: the report is a file, written atomically "
+            "(on stdout, --format json prints its numbers)"
+        )
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     if raw.endswith(("/", os.sep)) or path.is_dir():
         raise VlmevalError(f"{flag} {raw} names a directory: give a file path (such as {Path(raw) / default})")
     parent = path.parent if str(path.parent) else Path(".")

@@ -212,6 +212,18 @@ CASES: list[Case] = [
          out=None, err=r"R\.json: .*digits", tag="report-shape"),
     Case("report-nan-metric", rep(), {"R.json": edited(base_report, lambda d: d["metrics"].update(CIDEr=float("nan")))},
          out=None, code=0),
+    # a field edited to another type: one sentence before any writer reads it
+    *[Case(f"report-{name}", rep(), {"R.json": edited(base_report, edit)}, out=None, err=rf"R\.json: not a valid report: {err}",
+           tag="report-shape")
+      for name, edit, err in (
+          ("metric-past-float", lambda d: d["metrics"].update(CIDEr=10**400), r"metrics\.CIDEr"),
+          ("scale-int", lambda d: d["scale"].update(CIDEr=7), r"scale\.CIDEr"),
+          ("signature-null", lambda d: d["signature"].update(CIDEr=None), r"signature\.CIDEr"),
+          ("records-string", lambda d: d["counts"].update(records="many"), r"counts\.records"),
+          ("failure-int", _set("failures", [7]), r"failures\[0\]"),
+          ("gate-without-passed", _set("gates", [{"metric": "CIDEr", "op": ">=", "threshold": 1, "value": 0.5}]),
+           r"gates\[0\]"),
+      )],  # fmt: skip
     Case("report-unknown-task", rep(), {"R.json": edited(base_report, _set("task", "astrology"))}, out=None,
          code=(0, 2)),
     Case("report-fifo", rep(), {"R.json": Fifo()}, out=None, err=r"(?i)R\.json: .*named pipe", tag="report-file"),

@@ -248,3 +248,10 @@ def test_center_acc_takes_the_box_as_written():
 
     report = vlmeval.grounding([[150, 10, 200, 90]], [[[50, 0, 100, 100]]], widths=[100.0], heights=[100.0])
     assert report.metrics["center_acc"] == 0.0 and report.metrics["mean_iou"] == 0.0
+
+
+def test_a_coordinate_past_the_float_range_is_no_number():
+    from vlmeval.io.box_text import extract_all
+
+    flat, counts = extract_all([[1, 2, 10**400, 4], [1, 2, 3, 4]], "xyxy")
+    assert counts.tolist() == [0, 1] and flat.tolist() == [[1, 2, 3, 4]]

@@ -410,3 +410,17 @@ def test_coco_ground_truth_without_area_is_one_sentence(cli, tmp_path):
     (tmp_path / "dets.json").write_text(json.dumps([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5], "score": 1}]))
     result = cli("grounding", "dets.json", "--refs", "gt.json", "--out", "r.json")
     assert result.exit_code == 2 and "needs an 'area'" in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("where, value", [("images", "a"), ("categories", "c"), ("categories", None)])
+def test_coco_ids_that_are_not_integers_are_one_sentence(cli, tmp_path, where, value):
+    """faster-coco-eval's C++ takes integer ids only (a string stopped it with a TypeError, exit 3)."""
+    image, category = (value, 1) if where == "images" else (1, value)
+    gt = {"images": [{"id": image}], "categories": [{"id": category, "name": "a"}],
+          "annotations": [{"id": 1, "image_id": image, "category_id": category, "bbox": [1, 1, 5, 5], "area": 25,
+                           "iscrowd": 0}]}  # fmt: skip
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "dets.json").write_text(json.dumps([{"image_id": image, "category_id": category, "bbox": [1, 1, 5, 5],
+                                                     "score": 1}]))  # fmt: skip
+    result = cli("grounding", "dets.json", "--refs", "gt.json", "--out", "r.json")
+    assert result.exit_code == 2 and "must be an integer, as COCO's are" in result.stderr

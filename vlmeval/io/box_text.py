@@ -114,7 +114,14 @@ def extract_all(predictions: list, box_format: str) -> tuple[np.ndarray, np.ndar
 
 
 def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    """A coordinate: an int or float (not a bool) that a float holds (JSON allows 400-digit integers)."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        float(v)
+    except OverflowError:
+        return False
+    return True
 
 
 def _has_bool(predictions: list) -> bool:

@@ -213,8 +213,8 @@ def _options(rf: RecordFile, i: int, value: Any) -> dict[str, str]:
     if isinstance(value, str) and rf.format in ("csv", "tsv"):
         try:
             value = json.loads(value)
-        except json.JSONDecodeError:
-            raise rf.error(i, "'options' must be a JSON object or list in a CSV/TSV cell") from None
+        except (json.JSONDecodeError, RecursionError):
+            raise rf.error(i, "'options' must be a JSON object or list in a CSV/TSV cell (not nested too deep)") from None
     if isinstance(value, dict):
         out = {}
         for key in sorted(value, key=str):

@@ -51,8 +51,8 @@ def _gt_boxes(rf: RecordFile, i: int, record: dict) -> np.ndarray:
 
         try:
             value = json.loads(value)
-        except json.JSONDecodeError:
-            raise rf.error(i, "'gt_boxes' does not parse as a JSON list") from None
+        except (json.JSONDecodeError, RecursionError):
+            raise rf.error(i, "'gt_boxes' does not parse as a JSON list (or nests too deep)") from None
     if (
         isinstance(value, (list, tuple))
         and len(value) == 4
@@ -240,16 +240,25 @@ def load_detection(results: RecordFile, instances: str | Path) -> DetectionData:
         raise InputError(
             "a COCO instances file needs 'images', 'annotations' and 'categories' lists", gt_file.path
         )
+    def integer_id(value) -> bool:  # COCOeval's C++ (faster-coco-eval) takes integer ids only, as COCO has them
+        return isinstance(value, int) and not isinstance(value, bool)
+
     image_ids = []
     for i, image in enumerate(doc["images"]):
         if not isinstance(image, dict) or "id" not in image:
             raise gt_file.error(("images", i), "each image needs an 'id'")
+        if not integer_id(image["id"]):
+            raise gt_file.error(("images", i), f"an image id must be an integer, as COCO's are, got {image['id']!r}")
         image_ids.append(image["id"])
     known_images = set(image_ids)
     known_categories = set()
     for i, category in enumerate(doc["categories"]):
         if not isinstance(category, dict) or "id" not in category:
             raise gt_file.error(("categories", i), "each category needs an 'id'")
+        if not integer_id(category["id"]):
+            raise gt_file.error(
+                ("categories", i), f"a category id must be an integer, as COCO's are, got {category['id']!r}"
+            )
         known_categories.add(category["id"])
     for i, ann in enumerate(doc["annotations"]):
         if not isinstance(ann, dict) or not {"id", "image_id", "category_id", "bbox"} <= set(ann):
@@ -262,6 +271,10 @@ def load_detection(results: RecordFile, instances: str | Path) -> DetectionData:
         if ann["image_id"] not in known_images:
             raise gt_file.error(
                 ("annotations", i), f"annotation on image {ann['image_id']!r}, which is not in 'images'"
+            )
+        if not integer_id(ann["category_id"]):
+            raise gt_file.error(
+                ("annotations", i), f"a category_id must be an integer, as COCO's are, got {ann['category_id']!r}"
             )
         if not _finite(ann.get("area")):
             # COCOeval reads it for the small/medium/large ranges (pycocotools raises KeyError without it)

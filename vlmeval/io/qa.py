@@ -52,8 +52,8 @@ def _answers(rf: RecordFile, where, record: dict, key: str = "answers") -> list[
 
         try:
             value = json.loads(value) if value.strip().startswith("[") else [value]
-        except json.JSONDecodeError:
-            raise _error(rf, where, f"'{key}' looks like a JSON list but does not parse") from None
+        except (json.JSONDecodeError, RecursionError):
+            raise _error(rf, where, f"'{key}' looks like a JSON list but does not parse (or nests too deep)") from None
     if not isinstance(value, list) or not value:
         raise _error(rf, where, f"'{key}' must be a non-empty list")
     out = []

@@ -459,6 +459,9 @@ def _read_json(path: Path, text: str, digest: str) -> RecordFile:
 def _read_delimited(path: Path, text: str, digest: str, delimiter: str, fmt: str) -> RecordFile:
     if "\x00" in text:
         raise nul_error(text, path)
+    # a cell is as long as the file allows (csv's default limit, 131,072 characters, would refuse a long
+    # prediction that JSONL takes)
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)

@@ -120,6 +120,14 @@ def _number(value: Any) -> bool:
     return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
+def _fits_a_float(value) -> bool:
+    """A JSON integer can have 400 digits; a float cannot hold it."""
+    try:
+        return value is None or float(value) is not None  # NaN stays a value (an undefined metric)
+    except OverflowError:
+        return False
+
+
 def _check_shape(data: dict[str, Any], path: object) -> None:
     """A report read back has the shape a vlmeval report has: one sentence naming the first field that
     does not, before compare, HTML or W&B read it."""
@@ -127,8 +135,27 @@ def _check_shape(data: dict[str, Any], path: object) -> None:
         if key in data and not isinstance(data[key], kind):
             raise InputError(f"not a valid report: '{key}' must be {_JSON_NAMES[kind]}", path)
     for key, value in data["metrics"].items():
-        if not _number(value):
+        if not _number(value) or not _fits_a_float(value):
             raise InputError(f"not a valid report: metrics.{key} is not a number", path)
+    for field_name in ("scale", "signature"):
+        for key, value in data[field_name].items():
+            if not isinstance(value, str):
+                raise InputError(f"not a valid report: {field_name}.{key} must be a string", path)
+    for key in ("records", "scored"):
+        value = data["counts"].get(key, 0)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InputError(f"not a valid report: counts.{key} must be a whole number", path)
+    for k, failure in enumerate(data.get("failures", [])):
+        if not isinstance(failure, dict):
+            raise InputError(f"not a valid report: failures[{k}] must be an object", path)
+    for k, gate in enumerate(data.get("gates", [])):
+        if not (isinstance(gate, dict) and isinstance(gate.get("metric"), str) and isinstance(gate.get("op"), str)
+                and gate.get("threshold") is not None
+                and all(_number(gate.get(f)) and _fits_a_float(gate.get(f)) for f in ("threshold", "value"))
+                and isinstance(gate.get("passed"), bool)):  # fmt: skip
+            raise InputError(
+                f"not a valid report: gates[{k}] must hold metric, op, threshold, value and passed", path
+            )
     per_sample = data["per_sample"]
     if "ids" not in per_sample and any(k in data["metrics"] for k in per_sample):
         raise InputError("not a valid report: per_sample has values but no 'ids' to pair them by", path)
@@ -207,6 +234,8 @@ def write_atomic(path: str | Path, write) -> None:
     """``write(handle)`` into a temporary file beside ``path``, then rename it over ``path``; the file gets
     the permissions a plain open() would give (mkstemp's are owner-only)."""
     path = Path(path)
+    if path.is_symlink():  # written through: the rename would replace the link itself
+        path = Path(os.path.realpath(path))
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise VlmevalError(f"cannot write {path}: directory {directory} does not exist")
@@ -217,10 +246,12 @@ def write_atomic(path: str | Path, write) -> None:
                 import gzip
 
                 with gzip.GzipFile(filename="", fileobj=stored, mode="wb", mtime=0) as packed:
-                    with io.TextIOWrapper(packed, encoding="utf-8") as handle:
+                    with io.TextIOWrapper(packed, encoding="utf-8", errors="backslashreplace") as handle:
                         write(handle)
             else:
-                handle = io.TextIOWrapper(stored, encoding="utf-8")
+                # a file name that is not UTF-8 (kept by Python as lone surrogates) is written as its JSON
+                # escape (\udcff), not an error
+                handle = io.TextIOWrapper(stored, encoding="utf-8", errors="backslashreplace")
                 write(handle)
                 handle.flush()
                 handle.detach()  # the file stays open for the fsync below
