@@ -115,7 +115,7 @@ def merge_files(paths: list[Path], out: str | None):
     if not paths:
         raise VlmevalError("vlmeval merge needs the partial reports of one run (written with --shard I/N)")
     parts = [load_report(p) for p in paths]
-    inputs = {f"PART {p}": Path(p) for p in paths}
+    inputs = {f"PART {k}": Path(p) for k, p in enumerate(paths, start=1)}
     out_path = output_path(out, f"vlmeval-{parts[0].task}.json", inputs)
     report, gates = merge_reports(parts, [str(p) for p in paths])
     return report, gates, out_path

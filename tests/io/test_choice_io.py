@@ -89,7 +89,7 @@ def test_csv_tsv_and_parquet_records(tmp_path):
             {"id": 1, "prediction": 3, "options": ["x", "y"], "answer": "A"},
             "'prediction' must be text, got a number",
         ),
-        ({"id": 1, "prediction": None, "options": ["x", "y"], "answer": "A"}, "missing field 'prediction'"),
+        ({"id": 1, "prediction": None, "options": ["x", "y"], "answer": "A"}, "'prediction' is empty (null)"),
         ({"id": 1, "prediction": "A", "options": ["x", 2], "answer": "A"}, "option B must be text"),
         ({"id": 1, "prediction": "A", "options": ["x"], "answer": "A"}, "2 to 26 options"),
         ({"id": 1, "prediction": "A", "options": {"a": "x", "B": "y"}, "answer": "A"}, "capital letters"),

@@ -165,6 +165,8 @@ class _Fields:
         self, i: int, rec: dict, key: str, *, required: bool = True, empty_is_none: bool = False
     ) -> str | None:
         if key not in rec or rec[key] is None:
+            if required and key in rec:  # there, but null (an empty cell)
+                raise self.rf.error(i, f"'{key}' is empty (null)")
             if required:
                 present = ", ".join(sorted(map(str, rec))[:8]) or "none"
                 raise self.rf.error(i, f"missing field '{key}' (fields present: {present})")

@@ -45,6 +45,8 @@ def _number(value: int | float) -> str:
 
 
 def _missing(rf: RecordFile, i: int, record: dict, key: str) -> Exception:
+    if key in record:  # there, but null (an empty cell)
+        return rf.error(i, f"'{key}' is empty (null)")
     present = ", ".join(sorted(map(str, record))[:8]) or "none"
     return rf.error(i, f"missing field '{key}' (fields present: {present})")
 

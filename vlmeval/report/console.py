@@ -15,6 +15,12 @@ import sys
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
+def one_line(text: object) -> str:
+    """``visible``, with line ends written out too: an error or a note is one line on stderr, whatever a file
+    name or a value in it holds."""
+    return visible(text).replace("\n", "\\n")
+
+
 def visible(text: object) -> str:
     """Text with its control characters written out (``\\x1b``, ``\\u202e``), safe to show on a terminal."""
     value = str(text)
@@ -115,7 +121,7 @@ def error(message: str) -> None:
     from rich.text import Text
 
     line = Text("error: ", style="red")
-    line.append(visible(message))
+    line.append(one_line(message))
     stderr().print(line, soft_wrap=True)
 
 
@@ -133,7 +139,7 @@ def warn(messages: list[str], quiet: bool) -> None:
 
 def note(message: str) -> None:
     """One plain line on stderr (where the report went, a W&B run, a failed gate)."""
-    sys.stderr.write(visible(message) + "\n")
+    sys.stderr.write(one_line(message) + "\n")
 
 
 def utf8_or_escaped() -> None:

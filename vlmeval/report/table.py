@@ -181,8 +181,18 @@ def failures_table(report: Report) -> Table | None:
         cells = [data(row.get("id")), format_value(row.get("score"))]
         if len(table.columns) == 5:
             cells.append(data(row.get("error_type") or ""))
-        table.add_row(*cells, data(row.get("prediction")), data(ref))
+        table.add_row(*cells, data(_shown(row.get("prediction"))), data(_shown(ref)))
     return table
+
+
+SHOWN_CHARS = 500  # of a failure's prediction or reference in the table (the report keeps all of it)
+
+
+def _shown(text: object) -> object:
+    """A long text cut for the terminal: folding megabytes of text in a table takes minutes."""
+    if isinstance(text, str) and len(text) > SHOWN_CHARS:
+        return f"{text[:SHOWN_CHARS]}… (+{len(text) - SHOWN_CHARS:,} characters)"
+    return text
 
 
 def renderables(report: Report, verbose: bool = False) -> list:
