@@ -182,10 +182,19 @@ def test_evaluator_from_a_coco_file_and_predictions_by_id():
     got = evaluator(records)  # COCO's image ids are integers in the predictions, strings in the file
     theirs = vlmeval.caption(FIXTURES / "caption/coco_val2017_500_results.json", refs=path, metrics="Bleu,CIDEr")
     assert got.metrics == theirs.metrics
+    assert got.inputs[1] == theirs.inputs[1]  # the references file, as the command lists it
     with pytest.raises(vlmeval.VlmevalError, match="no prediction for id"):
         evaluator(dict(list(records.items())[:10]))
     with pytest.raises(vlmeval.VlmevalError, match="predictions for 500 samples"):
         evaluator(["a dog"] * 3)
+    # by id: an id without a reference and two keys that read the same are refused, not dropped
+    first = next(iter(records))
+    with pytest.raises(vlmeval.VlmevalError, match="which has no reference"):
+        evaluator({**records, "no-such-image": "a dog"})
+    with pytest.raises(vlmeval.VlmevalError, match="duplicate prediction id"):
+        evaluator({**records, str(first): "a cat"})
+    with pytest.raises(vlmeval.VlmevalError, match="must be a list"):
+        evaluator("a dog")
     with pytest.raises(vlmeval.VlmevalError, match="give the references"):
         vlmeval.CaptionEvaluator()
 

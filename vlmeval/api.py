@@ -300,10 +300,11 @@ class CaptionEvaluator:
 
         if (references is None) == (refs is None):
             raise VlmevalError("give the references (lists of strings) or refs= (the path of a references file)")
+        self._refs_entry = None  # the references file in each report's inputs, as the command lists it
         if refs is not None:
             from vlmeval.io.captions import read_references
 
-            ids, references, images = read_references(Path(refs))
+            ids, references, images, self._refs_entry = read_references(Path(refs))
         self._references = [list(rs) for rs in references]
         self._ids = list(ids) if ids is not None else list(range(len(self._references)))
         self._images = list(images) if images is not None else None
@@ -336,18 +337,36 @@ class CaptionEvaluator:
         maximum: Mapping[str, float] | None = None,
     ) -> Report:
         if isinstance(predictions, Mapping):  # by id, as the ids are written (COCO's integers as numbers too)
-            by_id = {str(k): v for k, v in predictions.items()}
+            by_id: dict[str, Any] = {}
+            for key, value in predictions.items():
+                if str(key) in by_id:
+                    raise VlmevalError(f"duplicate prediction id {str(key)!r} (ids are compared as text: 10 and '10' are one)")
+                by_id[str(key)] = value
+            known = {str(k) for k in self._ids}
+            extra = [k for k in by_id if k not in known]
+            if extra:
+                raise VlmevalError(
+                    f"a prediction for id {extra[0]!r}, which has no reference ({len(extra)} such): give the predictions "
+                    "of the evaluator's samples"
+                )
             missing = [k for k in self._ids if str(k) not in by_id]
             if missing:
                 raise VlmevalError(f"no prediction for id {missing[0]!r} ({len(missing)} of {len(self._ids)} missing)")
             predictions = [by_id[str(k)] for k in self._ids]
+        elif isinstance(predictions, (str, bytes)) or not isinstance(predictions, Sequence):
+            raise VlmevalError(
+                f"the predictions must be a list (in the evaluator's id order) or a dict by id, got {type(predictions).__name__}"
+            )
         elif len(predictions) != len(self._ids):
             raise VlmevalError(f"{len(predictions)} predictions for {len(self._ids)} samples with references")
-        return evaluate(
+        report = evaluate(
             "caption", self._values(list(predictions)), metrics=self.metrics, bootstrap=bootstrap, seed=seed,
             failures=failures, meta=meta, minimum=minimum, maximum=maximum, prepared=self._prepared,
             **self._options,
         )  # fmt: skip
+        if self._refs_entry is not None:
+            report.inputs.append(dict(self._refs_entry))
+        return report
 
 
 def _reports(items: Sequence[Report | str | Path]) -> tuple[list[Report], list[str]]:

@@ -110,12 +110,13 @@ def _read_references(path):
     return ref_file, ref_ids, ref_lists, ref_images, ref_file.input_entry()
 
 
-def read_references(path) -> tuple[list[str], list[list[str]], list[str | None]]:
+def read_references(path) -> tuple[list[str], list[list[str]], list[str | None], dict[str, Any]]:
     """The ids, reference lists and images (resolved against the file's folder) of a references file, read
-    once (``vlmeval.CaptionEvaluator(refs=...)``); ids must be unique."""
-    ref_file, ids, lists, images, _ = _read_references(path)
+    once (``vlmeval.CaptionEvaluator(refs=...)``), and its entry in a report's ``inputs``; ids must be
+    unique."""
+    ref_file, ids, lists, images, entry = _read_references(path)
     index_ids(ref_file, ids, "reference")
-    return ids, lists, [_resolve_image(name, ref_file.path.parent) for name in images]
+    return ids, lists, [_resolve_image(name, ref_file.path.parent) for name in images], entry
 
 
 def _resolve_image(name: str | None, base: Path | None) -> str | None:
