@@ -424,3 +424,9 @@ def test_coco_ids_that_are_not_integers_are_one_sentence(cli, tmp_path, where, v
                                                      "score": 1}]))  # fmt: skip
     result = cli("grounding", "dets.json", "--refs", "gt.json", "--out", "r.json")
     assert result.exit_code == 2 and "must be an integer, as COCO's are" in result.stderr
+
+
+def test_no_sample_with_a_ground_truth_box_is_warned(cli, tmp_path):
+    preds = write_jsonl(tmp_path / "p.jsonl", [{"id": i, "prediction": [1, 2, 3, 4], "gt_boxes": []} for i in range(2)])
+    result = cli("grounding", preds, "--out", "r.json")
+    assert result.exit_code == 0 and "no sample has a ground-truth box" in result.stderr

@@ -188,6 +188,9 @@ def load_grounding(
     empty_gt = sum(1 for g in gt if len(g) == 0)
     if empty_gt:
         counts["no_gt_box"] = empty_gt
+    if gt and empty_gt == len(gt):
+        warnings = [*warnings, "no sample has a ground-truth box: mean_iou, acc and center_acc average over no "
+                               "sample (reported as 0); precision/recall/F1 count every predicted box as a false positive"]  # fmt: skip
     return GroundingData(
         ids=[ref_ids[r] for r in order],
         predictions=[preds[p] if p >= 0 else "" for p in pred_pos],
