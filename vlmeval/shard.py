@@ -230,15 +230,31 @@ def _same_run(first, part, first_name: str, name: str) -> None:
 
 
 def _first_difference(x: Any, y: Any) -> str:
+    """Where two values first differ, short: the differing key or list item, or what one list has and the
+    other lacks (a metric list cut at a fixed width could hide the missing metric)."""
+    return f" ({_difference(x, y)})"
+
+
+def _difference(x: Any, y: Any) -> str:
     if isinstance(x, dict) and isinstance(y, dict):
         for key in dict.fromkeys([*x, *y]):
             if x.get(key) != y.get(key):
-                return f" ({key}: {str(x.get(key))[:60]} vs {str(y.get(key))[:60]})"
-    if isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
-        for u, v in zip(x, y):
-            if u != v:
-                return f" ({str(u)[:60]} vs {str(v)[:60]})"
-    return f" ({str(x)[:60]} vs {str(y)[:60]})"
+                return f"{key}: {_difference(x.get(key), y.get(key))}"
+    if isinstance(x, list) and isinstance(y, list):
+        if len(x) == len(y):
+            for u, v in zip(x, y):
+                if u != v:
+                    return _difference(u, v)
+        only_x, only_y = [u for u in x if u not in y], [v for v in y if v not in x]
+        if only_x or only_y:
+            return f"{_short(only_x) if only_x else 'nothing'} vs {_short(only_y) if only_y else 'nothing'} besides"
+    return f"{_short(x)} vs {_short(y)}"
+
+
+def _short(value: Any, width: int = 60) -> str:
+    """A value for a message: its start and its end where it is long (hashes differ at the end too)."""
+    text = str(value)
+    return text if len(text) <= width else f"{text[: width // 2 - 2]}...{text[-(width // 2 - 2):]}"
 
 
 def _run_signatures(report) -> dict[str, str]:
