@@ -221,6 +221,19 @@ def test_bad_ranked_lists_and_embeddings(cli, tmp_path):
     assert result.exit_code == 2 and "row 0 is a zero vector" in result.stderr
 
 
+def test_every_part_stops_on_the_whole_inputs_empty_queries(cli, tmp_path):
+    """--empty-queries error: a part whose own queries all have relevant items stops as the one run does."""
+    np.save(tmp_path / "s.npy", np.arange(12, dtype=float).reshape(4, 3))
+    (tmp_path / "q.json").write_text('["a", "b", "c", "d"]')
+    (tmp_path / "i.json").write_text('["x", "y", "z"]')
+    write_jsonl(tmp_path / "rel.jsonl", [{"query": "c", "relevant": ["x"]}, {"query": "d", "relevant": ["y"]}])
+    args = ["retrieval", "s.npy", "--queries", "q.json", "--items", "i.json", "--relevance", "rel.jsonl"]
+    whole = cli(*args, "--out", "r.json")
+    part = cli(*args, "--shard", "2/2", "--out", "p.json")  # queries c, d: both have one
+    assert whole.exit_code == part.exit_code == 2 and whole.stderr == part.stderr
+    assert "2 queries have no relevant item (first: 'a')" in part.stderr
+
+
 def test_embeddings_whose_norm_overflows_or_underflows_still_point_where_they_point(cli, tmp_path):
     """float32 3e30 overflows its squared norm, 1e-300 underflows it: the rows are scaled first."""
     np.save(tmp_path / "img.npy", np.array([[3e30, 0, 1e29], [0, 3e30, 0]], dtype=np.float32))

@@ -65,6 +65,9 @@ class RetrievalDirection:
     relevance: Relevance
     n_items: int
     scores: Any = None  # callable (start, stop) -> float array [stop - start, n_items]; None for ranked lists
+    # a part of a sharded run: the whole input's queries without a relevant item (how many, the first), so
+    # that --empty-queries error stops every part as it stops one run
+    whole_empty: tuple[int, str] | None = None
 
 
 @dataclass

@@ -186,7 +186,7 @@ def evaluate_retrieval(
         values, hits = _direction_metrics(d, recall_ks, ndcg_k, ties, recall_definition, progress)
         empty = d.relevance.counts == 0
         evidence[d.name] = empty
-        scored = _empty_queries(d.name, empty, d.query_ids, empty_queries, counts, warnings)
+        scored = _empty_queries(d.name, empty, d.query_ids, empty_queries, counts, warnings, d.whole_empty)
         per_sample[f"{d.name}ids" if d.name != data.directions[0].name else "ids"] = d.query_ids
         for key, column in values.items():
             column = np.where(empty, 0.0, column) if empty_queries == "zero" else column
@@ -259,21 +259,23 @@ def block_rows(n_items: int) -> int:
     return max(1, BLOCK_BYTES // max(8 * n_items, 1))
 
 
-def _empty_queries(name: str, empty: np.ndarray, query_ids: list[str], mode: str, counts: dict, warnings: list) -> np.ndarray:
+def _empty_queries(name: str, empty: np.ndarray, query_ids: list[str], mode: str, counts: dict, warnings: list,
+                   whole: tuple[int, str] | None = None) -> np.ndarray:  # fmt: skip
     """Queries without a relevant item under --empty-queries: an error, or counted and warned about; returns
-    which queries the direction's metrics average over."""
+    which queries the direction's metrics average over. ``whole``: a part's whole input's (how many, the
+    first), for the error, which names the whole input's as one run does."""
     from vlmeval.errors import VlmevalError, counted
 
     n_empty = int(empty.sum())
     counts["records"] += len(query_ids)
+    stop_on = whole if whole is not None else (n_empty, query_ids[int(np.flatnonzero(empty)[0])] if n_empty else "")
+    if mode == "error" and stop_on[0]:
+        raise VlmevalError(
+            f"{counted(stop_on[0], name + 'query', name + 'queries')} {'has' if stop_on[0] == 1 else 'have'} no "
+            f"relevant item (first: {stop_on[1]!r}); "
+            "--empty-queries zero scores them 0, --empty-queries skip leaves them out"
+        )
     if n_empty:
-        first = query_ids[int(np.flatnonzero(empty)[0])]
-        if mode == "error":
-            raise VlmevalError(
-                f"{counted(n_empty, name + 'query', name + 'queries')} {'has' if n_empty == 1 else 'have'} no "
-                f"relevant item (first: {first!r}); "
-                "--empty-queries zero scores them 0, --empty-queries skip leaves them out"
-            )
         counts[f"{name}queries_without_relevant"] = n_empty
         if mode == "skip":
             counts["skipped"][f"{name}no_relevant_item"] = n_empty
@@ -319,7 +321,10 @@ def _take_queries(d, start: int, stop: int):
                 out.append(held["rows"][lo:hi])
             return np.concatenate(out) if out else source(start + a, start + a)
 
-    return replace(d, query_ids=d.query_ids[start:stop], relevance=d.relevance.rows(start, stop), scores=scores)
+    empty = np.flatnonzero(d.relevance.counts == 0)
+    whole_empty = (len(empty), d.query_ids[int(empty[0])] if len(empty) else "")
+    return replace(d, query_ids=d.query_ids[start:stop], relevance=d.relevance.rows(start, stop), scores=scores,
+                   whole_empty=whole_empty)  # fmt: skip
 
 
 def merge(parts: list) -> Result:
