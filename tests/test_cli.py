@@ -31,7 +31,6 @@ def test_out_through_a_link_writes_its_target_and_refuses_streams(cli, tmp_path)
     for out in ("/dev/stdout", "so.json", "/dev/null"):
         result = cli("caption", preds, *FAST, "--out", out)
         assert result.exit_code == 2 and "is a device or a process's stream" in result.stderr, out
-    assert os.path.islink("/dev/stdout") or not os.path.exists("/dev/stdout")
 
 
 def test_file_names_that_are_not_utf8(tmp_path):
