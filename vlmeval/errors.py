@@ -24,6 +24,8 @@ class MissingDependency(VlmevalError):
     """A metric needs something that is not installed (an extra, Java, a model)."""
 
 
-def counted(n: int, singular: str, plural: str = "") -> str:
-    """``"1 query"``, ``"3 queries"``: a count in a message, its noun agreeing."""
-    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+def counted(n: int, singular: str, plural: str = "", verb: tuple[str, str] = ("", "")) -> str:
+    """``"1 query"``, ``"3 queries"``: a count in a message, its noun (and a ``verb``: ("has", "have"))
+    agreeing."""
+    noun, said = (singular, verb[0]) if n == 1 else (plural or singular + "s", verb[1])
+    return f"{n} {noun} {said}" if said else f"{n} {noun}"

@@ -125,12 +125,17 @@ def _is_number(v) -> bool:
 
 
 def _has_bool(predictions: list) -> bool:
-    """Whether a numeric prediction holds true/false (numpy would read it as 1/0; a box has numbers)."""
-    for p in predictions:
-        if isinstance(p, (list, tuple)):
-            for v in p:
-                if v is True or v is False or (isinstance(v, (list, tuple)) and any(u is True or u is False for u in v)):
-                    return True
+    """Whether a numeric prediction holds true/false (numpy would read it as 1/0; a box has numbers). The
+    element types are collected by ``map(type)`` over the chained lists: the fast path stays fast."""
+    from itertools import chain
+
+    rows = [p for p in predictions if isinstance(p, (list, tuple))]
+    kinds = set(map(type, chain.from_iterable(rows)))
+    if bool in kinds:
+        return True
+    if kinds & {list, tuple}:  # a list of boxes per prediction
+        boxes = [v for v in chain.from_iterable(rows) if isinstance(v, (list, tuple))]
+        return bool in set(map(type, chain.from_iterable(boxes)))
     return False
 
 

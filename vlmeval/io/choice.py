@@ -311,8 +311,8 @@ def read_choice_records(path: str | Path) -> ChoiceData:
         if orphans:
             counts["circular_orphan_group"] = len(orphans)
             warnings.append(
-                f"{counted(len(orphans), 'rotation group')} {'has' if len(orphans) == 1 else 'have'} no original "
-                "row (index < 1000000): not counted in "
+                f"{counted(len(orphans), 'rotation group', verb=('has', 'have'))} no original row (index < 1000000): "
+                "not counted in "
                 f"circular_accuracy, as in VLMEvalKit (first: {orphans[0]})"
             )
     return ChoiceData(

@@ -154,11 +154,7 @@ def load_matrix(path: str | Path | np.ndarray, what: str, finite: bool = False) 
     if isinstance(path, np.ndarray):
         if path.ndim != 2 or not np.issubdtype(path.dtype, np.number) or np.issubdtype(path.dtype, np.complexfloating):
             raise InputError(f"{what} must be a 2-D array of real numbers, got shape {path.shape} {path.dtype}")
-        bad = ~np.isfinite(path) if finite else np.isnan(path)
-        if bad.any():
-            r, c = np.argwhere(bad)[0]
-            kind = "NaN" if np.isnan(path[r, c]) else "infinite"
-            raise InputError(f"{what} has {kind} values (first at row {r}, column {c})")
+        _refuse_nonfinite(path, 0, what, finite, None)
         return path, {"path": f"<{what}>", "sha256": hashlib.sha256(np.ascontiguousarray(path).tobytes()).hexdigest(), "records": int(path.shape[0])}
     path = Path(path)
     check_file(path)
@@ -177,10 +173,7 @@ def load_matrix(path: str | Path | np.ndarray, what: str, finite: bool = False) 
     digest = hashlib.sha256()
     for start in range(0, array.shape[0], rows):  # finiteness check and hash, block by block
         block = np.ascontiguousarray(array[start : start + rows])
-        if block.dtype.kind == "f" and (not np.isfinite(block).all() if finite else np.isnan(block).any()):
-            r, c = np.argwhere(~np.isfinite(block) if finite else np.isnan(block))[0]
-            kind = "NaN" if np.isnan(block[r, c]) else "infinite"
-            raise InputError(f"{what} has {kind} values (first at row {start + r}, column {c})", path)
+        _refuse_nonfinite(block, start, what, finite, path)
         digest.update(block.tobytes())
     return array, {
         "path": str(path),
@@ -188,6 +181,17 @@ def load_matrix(path: str | Path | np.ndarray, what: str, finite: bool = False) 
         "records": int(array.shape[0]),
         "shape": list(array.shape),
     }
+
+
+def _refuse_nonfinite(block: np.ndarray, start: int, what: str, finite: bool, path: Path | None) -> None:
+    """NaN (and, where ``finite``, an infinity) in rows ``start``.. of a matrix: one sentence naming the first."""
+    if block.dtype.kind != "f":
+        return
+    bad = ~np.isfinite(block) if finite else np.isnan(block)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        kind = "NaN" if np.isnan(block[r, c]) else "infinite"
+        raise InputError(f"{what} has {kind} values (first at row {start + r}, column {c})", path)
 
 
 def _npy_header(path: Path, what: str) -> tuple[tuple[int, ...], np.dtype]:
@@ -428,7 +432,7 @@ def _unit_rows(matrix: np.ndarray, path: Path) -> np.ndarray:
     zero = odd[largest == 0]
     if len(zero):
         raise InputError(f"row {zero[0]} is a zero vector: its cosine similarity is undefined", path)
-    unit = matrix / norms if not len(odd) else matrix / np.where(norms == 0, 1, norms)
+    unit = matrix / np.where(norms == 0, 1, norms)
     if len(odd):
         scaled = matrix[odd].astype(np.float64) / largest[:, None]
         unit[odd] = (scaled / np.linalg.norm(scaled, axis=1, keepdims=True)).astype(unit.dtype)

@@ -121,11 +121,12 @@ def _number(value: Any) -> bool:
 
 
 def _fits_a_float(value) -> bool:
-    """A JSON integer can have 400 digits; a float cannot hold it."""
+    """A JSON integer can have 400 digits; a float cannot hold it (NaN can: an undefined metric)."""
     try:
-        return value is None or float(value) is not None  # NaN stays a value (an undefined metric)
+        float(value or 0)
     except OverflowError:
         return False
+    return True
 
 
 def _check_shape(data: dict[str, Any], path: object) -> None:

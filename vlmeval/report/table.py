@@ -81,6 +81,7 @@ _NOUNS = {
     "zero_area_boxes": ("zero-area box", "zero-area boxes"),
     "negative_size_boxes": ("box with a negative size", "boxes with a negative size"),
     "no_gt_box": ("sample without a ground-truth box", "samples without a ground-truth box"),
+    "queries_without_relevant": ("query without a relevant item", "queries without a relevant item"),
     "parse_failures": ("parse failure", "parse failures"),
     "caption_line_breaks": ("caption with a line break", "captions with a line break"),
     "missing_prediction": ("missing prediction", "missing predictions"),
@@ -89,12 +90,10 @@ _NOUNS = {
 
 
 def _count_phrase(key: str, value: int) -> str:
+    direction, base = (key[:4], key[4:]) if key.startswith(("t2i_", "i2t_")) else ("", key)  # retrieval's
     phrase = key.replace("_", " ")
-    if key.endswith("queries_without_relevant"):  # retrieval's, per direction ("t2i_...")
-        head = phrase[: -len("queries without relevant")]
-        singular, plural = head + "query without a relevant item", head + "queries without a relevant item"
-    elif key in _NOUNS:
-        singular, plural = _NOUNS[key]
+    if base in _NOUNS:
+        singular, plural = (direction.replace("_", " ") + noun for noun in _NOUNS[base])
     elif phrase.endswith("ies"):  # already plural: "queries"
         singular, plural = phrase[:-3] + "y", phrase
     elif phrase.endswith("s"):  # "images", "captions"
@@ -312,6 +311,15 @@ def comparison_parts(result, names: list[str]) -> list[Table]:
     return [comparison_table(result, names[0], names[1])]
 
 
+def _per_task(declared: list, field: str) -> str:
+    """One field of a metric several tasks declare: the value, or each task's where they differ
+    ("grounding: 0-1; yesno: 0-100")."""
+    values = list(dict.fromkeys(getattr(m, field) for _, m in declared))
+    if len(values) == 1:
+        return values[0]
+    return "; ".join(" ".join(t for t, m in declared if getattr(m, field) == v) + ": " + v for v in values)
+
+
 def metrics_listing() -> Table:
     """``vlmeval metrics``: every metric of every task, with what it needs and whether that is installed."""
     from vlmeval.tasks import TASKS, listed_metrics
@@ -323,24 +331,13 @@ def metrics_listing() -> Table:
     met: dict[str, bool] = {}
     for key, declared in listed_metrics().items():
         metric = declared[0][1]
-        references = list(dict.fromkeys(m.reference for _, m in declared))
-        if len(references) == 1:
-            reference = references[0]
-        else:
-            reference = "; ".join(
-                " ".join(t for t, m in declared if m.reference == ref) + ": " + ref for ref in references
-            )
-        scales = list(dict.fromkeys(m.scale for _, m in declared))
-        scale = scales[0] if len(scales) == 1 else "; ".join(
-            " ".join(t for t, m in declared if m.scale == sc) + ": " + sc for sc in scales
-        )
         if metric.needs not in met:
             met[metric.needs] = requirement_met(metric.needs)
         table.add_row(
             Text(key),
             Text(" ".join(t for t, _ in declared)),
-            Text(scale),
-            Text(reference),
+            Text(_per_task(declared, "scale")),
+            Text(_per_task(declared, "reference")),
             Text(NEEDS_TEXT[metric.needs]),
             "yes" if met[metric.needs] else "no",
         )

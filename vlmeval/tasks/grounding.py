@@ -327,10 +327,9 @@ def _parse_warnings(box_format: str, parse_failures: int, n: int) -> list[str]:
 def _fix_warnings(swapped: int, clipped: int, degenerate: int) -> list[str]:
     from vlmeval.errors import counted
 
-    found = (("had inverted corners (swapped)", "had inverted corners (swapped)", swapped),
-             ("extended past the image (clipped)", "extended past the image (clipped)", clipped),
-             ("has no area (degenerate; IoU 0)", "have no area (degenerate; IoU 0)", degenerate))  # fmt: skip
-    return [f"{counted(k, 'predicted box', 'predicted boxes')} {one if k == 1 else many}" for one, many, k in found if k]
+    found = ((swapped, ("had", "had"), "inverted corners (swapped)"), (clipped, ("extended", "extended"),
+             "past the image (clipped)"), (degenerate, ("has", "have"), "no area (degenerate; IoU 0)"))  # fmt: skip
+    return [f"{counted(k, 'predicted box', 'predicted boxes', verb)} {what}" for k, verb, what in found if k]
 
 
 def _sweep(ious: np.ndarray, rated: np.ndarray) -> dict[str, dict[str, float]]:

@@ -271,16 +271,16 @@ def _empty_queries(name: str, empty: np.ndarray, query_ids: list[str], mode: str
     stop_on = whole if whole is not None else (n_empty, query_ids[int(np.flatnonzero(empty)[0])] if n_empty else "")
     if mode == "error" and stop_on[0]:
         raise VlmevalError(
-            f"{counted(stop_on[0], name + 'query', name + 'queries')} {'has' if stop_on[0] == 1 else 'have'} no "
-            f"relevant item (first: {stop_on[1]!r}); "
+            f"{counted(stop_on[0], name + 'query', name + 'queries', ('has', 'have'))} no relevant item "
+            f"(first: {stop_on[1]!r}); "
             "--empty-queries zero scores them 0, --empty-queries skip leaves them out"
         )
     if n_empty:
         counts[f"{name}queries_without_relevant"] = n_empty
         if mode == "skip":
             counts["skipped"][f"{name}no_relevant_item"] = n_empty
-        warnings.append(f"{counted(n_empty, name + 'query', name + 'queries')} {'has' if n_empty == 1 else 'have'} "
-                        f"no relevant item: {'scored 0' if mode == 'zero' else 'skipped'}")  # fmt: skip
+        warnings.append(f"{counted(n_empty, name + 'query', name + 'queries', ('has', 'have'))} no relevant item: "
+                        f"{'scored 0' if mode == 'zero' else 'skipped'}")  # fmt: skip
     scored = ~empty if mode == "skip" else np.ones(len(empty), dtype=bool)
     counts["scored"] += int(scored.sum())
     return scored
