@@ -62,6 +62,8 @@ CASES: list[Case] = [
          err=r"res\.json:\d+: 'answer' must be a string"),
     Case("vqa-official-question-id-fraction", vqa(*OFFICIAL), {**VQA, "res.json": _results(1, question_id=1.5)},
          err=r"res\.json:\d+: 'question_id' must be a string or an integer"),
+    Case("vqa-official-question-id-past-2-53", vqa(*OFFICIAL), {**VQA, "res.json": _results(1, question_id=2.0**60)},
+         err=r"res\.json:\d+: 'question_id' must be a string or an integer, got the number 1\.15.*e\+18, a float"),
     Case("vqa-official-ann-answer-numbers", vqa(*OFFICIAL), {**VQA, "ann.json": _ann(1, answers=[{"answer": 2}] * 10)},
          err=r"ann\.json:\d+: .*'answers'", tag="coercion-qa"),
     Case("vqa-official-ann-answers-empty", vqa(*OFFICIAL), {**VQA, "ann.json": _ann(1, answers=[])},

@@ -160,6 +160,28 @@ def test_xlsx_errors_name_the_row(tmp_path):
         read_choice_records(index)
 
 
+def test_vlmevalkit_index_written_as_a_float(tmp_path):
+    """pandas writes an index column holding a NaN as floats ("7.0"): the same index, as yes/no reads it.
+    A float past 2**53 is a rounded integer (10**30 read back is another number): refused, not regrouped."""
+    header = "index\tquestion\tA\tB\tanswer\tprediction\n"
+    tsv = tmp_path / "p.tsv"
+    tsv.write_text(header + "0.0\tq\tx\ty\tA\tA\n1000000.0\tq\ty\tx\tB\tB\n")
+    assert read_choice_records(tsv).groups == read_choice_records(_vk_tsv(tmp_path)).groups
+    for cell in ("1e3", "0.5", "-1"):
+        tsv.write_text(header + f"{cell}\tq\tx\ty\tA\tA\n")
+        with pytest.raises(InputError, match=rf"^{tsv}:2: 'index' must be"):
+            read_choice_records(tsv)
+    huge = _xlsx(tmp_path / "h.xlsx", [["index", "A", "B", "answer", "prediction"], [1e30, "x", "y", "A", "A"]])
+    with pytest.raises(InputError, match=rf"^{huge}:2: 'index' must be an integer, got the number 1e\+30, a float"):
+        read_choice_records(huge)
+
+
+def _vk_tsv(tmp_path):
+    path = tmp_path / "ints.tsv"
+    path.write_text("index\tquestion\tA\tB\tanswer\tprediction\n0\tq\tx\ty\tA\tA\n1000000\tq\ty\tx\tB\tB\n")
+    return path
+
+
 def test_openpyxl_is_imported_only_for_xlsx():
     code = ("import sys; import vlmeval.io.choice as c; c.read_choice_records(sys.argv[1]); "
             "assert 'openpyxl' not in sys.modules; import vlmeval.metrics.choice, vlmeval.metrics.yesno; "

@@ -119,6 +119,8 @@ def test_malformed_line_is_file_line_and_nothing_is_written(cli, tmp_path):
         ({"id": 9, "prediction": "a", "references": []}, "'references' is empty"),
         ({"id": 9, "prediction": None, "references": ["a"]}, "'prediction' is null"),
         ({"id": None, "prediction": "a", "references": ["a"]}, "'id' must be a string or an integer"),
+        ({"id": 1e30, "prediction": "a", "references": ["a"]},
+         "'id' must be a string or an integer, got the number 1e+30, a float too large to hold an integer exactly"),
         ({"id": 1, "prediction": "a", "references": ["a"]}, "duplicate prediction id '1' (first at line 2)"),
     ],
 )

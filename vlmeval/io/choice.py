@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from vlmeval.errors import InputError, counted
-from vlmeval.io.fields import record_id
+from vlmeval.io.fields import integral, not_an_id, record_id
 from vlmeval.io.join import index_ids
 from vlmeval.io.readers import RecordFile, read_bytes, read_records
 
@@ -254,13 +254,19 @@ def _vlmevalkit_index(rf: RecordFile, i: int, rec: dict) -> int:
     value = rec.get("index")
     if isinstance(value, bool) or value is None:
         raise rf.error(i, "'index' must be an integer")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str):
+    if isinstance(value, str):  # a TSV cell: "7", or "7.0" where pandas wrote the column as floats
+        text = value.strip()
         try:
-            value = int(value.strip())
+            value = int(text)
         except ValueError:
-            raise rf.error(i, f"'index' must be an integer, got {value!r}") from None
+            value = float(text) if text.replace(".", "", 1).isdigit() else None
+            if value is None or integral(value) is None:
+                raise rf.error(i, f"'index' must be an integer, got {text!r}") from None
+    if isinstance(value, float):
+        whole = integral(value)
+        if whole is None:
+            raise rf.error(i, f"'index' must be an integer, {not_an_id(value)}")
+        value = whole
     if not isinstance(value, int) or value < 0:
         raise rf.error(i, "'index' must be a non-negative integer")
     return value

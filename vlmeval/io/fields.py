@@ -14,6 +14,20 @@ from typing import Any
 from vlmeval.io.readers import RecordFile, lone_surrogate
 
 DELIMITED = ("csv", "tsv")
+# Past 2**53 a float is a rounded integer: an id 10**30 that XLSX or JSON stored as a float reads back as
+# 1000000000000000019884624838656, another id.
+EXACT_FLOAT_LIMIT = 2**53
+
+
+def integral(value: float) -> int | None:
+    """A float that is exactly the integer it shows (a whole number below 2**53) as that int; else None."""
+    return int(value) if value.is_integer() and abs(value) < EXACT_FLOAT_LIMIT else None
+
+
+def not_an_id(value: float) -> str:
+    if value.is_integer():
+        return f"got the number {_number(value)}, a float too large to hold an integer exactly (write the id as a string)"
+    return f"got {_number(value)}"
 
 
 def describe(value: Any) -> str:
@@ -59,9 +73,10 @@ def record_id(rf: RecordFile, i: int, record: dict, key: str = "id") -> str:
     if isinstance(value, bool) or value is None:
         raise rf.error(i, f"'{key}' must be a string or an integer, got {json.dumps(value)}")
     if isinstance(value, float):
-        if not value.is_integer():
-            raise rf.error(i, f"'{key}' must be a string or an integer, got {_number(value)}")
-        value = int(value)
+        whole = integral(value)
+        if whole is None:
+            raise rf.error(i, f"'{key}' must be a string or an integer, {not_an_id(value)}")
+        value = whole
     if not isinstance(value, (str, int)):
         raise rf.error(i, f"'{key}' must be a string or an integer, got {describe(value)}")
     text = value.strip() if isinstance(value, str) else _int_text(rf, i, key, value)

@@ -219,6 +219,20 @@ class DetectionData:
     warnings: list[str] = field(default_factory=list)
 
 
+def _unique_ids(gt_file, section: str, ids: list, what: str) -> set:
+    """The ids as a set; the second record that repeats one is an error."""
+    seen: set = set()
+    for i, value in enumerate(ids):
+        try:
+            repeated = value in seen
+        except TypeError:  # an unhashable id (a list): no COCO id, but not a duplicate either
+            continue
+        if repeated:
+            raise gt_file.error((section, i), f"duplicate {what} id {value!r}")
+        seen.add(value)
+    return seen
+
+
 def _finite(value) -> bool:
     try:
         return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
@@ -253,7 +267,7 @@ def load_detection(results: RecordFile, instances: str | Path) -> DetectionData:
         if not integer_id(image["id"]):
             raise gt_file.error(("images", i), f"an image id must be an integer, as COCO's are, got {image['id']!r}")
         image_ids.append(image["id"])
-    known_images = set(image_ids)
+    known_images = _unique_ids(gt_file, "images", image_ids, "image")
     known_categories = set()
     for i, category in enumerate(doc["categories"]):
         if not isinstance(category, dict) or "id" not in category:
@@ -262,7 +276,11 @@ def load_detection(results: RecordFile, instances: str | Path) -> DetectionData:
             raise gt_file.error(
                 ("categories", i), f"a category id must be an integer, as COCO's are, got {category['id']!r}"
             )
+        if category["id"] in known_categories:
+            # pycocotools keeps such a category twice in the evaluated list: its AP would count twice
+            raise gt_file.error(("categories", i), f"duplicate category id {category['id']}")
         known_categories.add(category["id"])
+    annotation_ids = []
     for i, ann in enumerate(doc["annotations"]):
         if not isinstance(ann, dict) or not {"id", "image_id", "category_id", "bbox"} <= set(ann):
             raise gt_file.error(
@@ -279,11 +297,17 @@ def load_detection(results: RecordFile, instances: str | Path) -> DetectionData:
             raise gt_file.error(
                 ("annotations", i), f"a category_id must be an integer, as COCO's are, got {ann['category_id']!r}"
             )
+        if ann.get("iscrowd", 0) not in (0, 1):
+            # pycocotools reads iscrowd twice, as truth (ignored) and through int() (crowd IoU): "0" is both
+            raise gt_file.error(("annotations", i), f"'iscrowd' must be 0 or 1, got {ann['iscrowd']!r}")
+        annotation_ids.append(ann["id"])
         if not _finite(ann.get("area")):
             # COCOeval reads it for the small/medium/large ranges (pycocotools raises KeyError without it)
             raise gt_file.error(
                 ("annotations", i), "each annotation needs an 'area' (a number: COCO's is the segment's, not w*h)"
             )
+    # pycocotools looks annotations up by id: of two with one id it would evaluate the last one twice
+    _unique_ids(gt_file, "annotations", annotation_ids, "annotation")
 
     detections = []
     unknown_image = unknown_category = bad_size = zero_area = negative_size = 0

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vlmeval.errors import InputError
-from vlmeval.io.fields import describe, record_id, text_field
+from vlmeval.io.fields import describe, integral, not_an_id, record_id, text_field
 from vlmeval.io.join import index_ids, join_ids
 from vlmeval.io.readers import RecordFile, read_json_document, read_records
 
@@ -111,9 +111,10 @@ def _id(rf: RecordFile, where, value, key: str) -> str:
     if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float)):
         raise _error(rf, where, f"'{key}' must be a string or an integer")
     if isinstance(value, float):
-        if not value.is_integer():
-            raise _error(rf, where, f"'{key}' must be a string or an integer")
-        value = int(value)
+        whole = integral(value)
+        if whole is None:
+            raise _error(rf, where, f"'{key}' must be a string or an integer, {not_an_id(value)}")
+        value = whole
     return str(value).strip() if isinstance(value, str) else str(value)
 
 
