@@ -149,3 +149,23 @@ def test_inputs_are_never_modified(tmp_path):
     path.write_bytes(original)
     read_records(path)
     assert path.read_bytes() == original
+
+
+def test_one_line_json_documents_name_the_element(tmp_path):
+    """COCO, VQA and RRC files ship as one line: an error there names the element by its jq path, since
+    every line number is 1; a pretty-printed file gives the line alone."""
+    from vlmeval.io.captions import read_references
+
+    doc = {"images": [], "annotations": [{"image_id": 1, "caption": "a"}, {"image_id": 2, "caption": 5}]}
+    flat = tmp_path / "flat.json"
+    flat.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=r"^.*flat\.json:1: \.annotations\[1\]: annotation 'caption' must be a string$"):
+        read_references(flat)
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps(doc, indent=1))
+    with pytest.raises(InputError, match=r"^.*pretty\.json:\d+: annotation 'caption' must be a string$"):
+        read_references(pretty)
+    results = tmp_path / "res.json"
+    results.write_text(json.dumps([{"image_id": 1, "caption": "a"}, {"image_id": 1, "caption": "b"}]))
+    rf = read_records(results)
+    assert rf.place(1) == ".[1]" and str(rf.error(1, "x")).endswith("res.json:1: .[1]: x")

@@ -65,19 +65,15 @@ def _read_coco_annotations(rf: RecordFile):
     for i, ann in enumerate(annotations):
         where = ("annotations", i)
         if not isinstance(ann, dict):
-            raise InputError("each annotation must be an object", rf.path, rf.line(where))
+            raise rf.error(where, "each annotation must be an object")
         if "caption" not in ann:
-            raise InputError(
-                "annotation has no 'caption' (is this a COCO captions file, not instances?)",
-                rf.path,
-                rf.line(where),
-            )
+            raise rf.error(where, "annotation has no 'caption' (is this a COCO captions file, not instances?)")
         image_id = ann.get("image_id")
         caption = ann["caption"]
         if isinstance(image_id, bool) or not isinstance(image_id, (int, str)):
-            raise InputError("annotation 'image_id' must be an integer or a string", rf.path, rf.line(where))
+            raise rf.error(where, "annotation 'image_id' must be an integer or a string")
         if not isinstance(caption, str):
-            raise InputError("annotation 'caption' must be a string", rf.path, rf.line(where))
+            raise rf.error(where, "annotation 'caption' must be a string")
         grouped.setdefault(str(image_id), []).append(caption)
     files: dict[str, str] = {}
     listed: list[str] = []

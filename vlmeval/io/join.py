@@ -24,9 +24,7 @@ def index_ids(rf: RecordFile, ids: list[str], what: str, locations: list | None 
         if first != position:
             loc = locations[position] if locations is not None else position
             first_loc = locations[first] if locations is not None else first
-            raise InputError(
-                f"duplicate {what} id {key!r} (first at line {rf.line(first_loc)})", rf.path, rf.line(loc)
-            )
+            raise rf.error(loc, f"duplicate {what} id {key!r} (first at {rf.place(first_loc)})")
     return index
 
 

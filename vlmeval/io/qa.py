@@ -71,7 +71,7 @@ def _answers(rf: RecordFile, where, record: dict, key: str = "answers") -> list[
 
 
 def _error(rf: RecordFile, where, message: str) -> InputError:
-    return InputError(message, rf.path, rf.line(where))
+    return rf.error(where, message)
 
 
 def _group_values(rf: RecordFile, where, record: dict, names: tuple[str, ...]) -> list[str]:

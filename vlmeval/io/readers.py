@@ -45,6 +45,9 @@ class RecordFile:
     sha256: str
     document: Any = None  # the whole parsed JSON document, for official formats (COCO, VQA, RRC)
     _locate: Callable[[int], int] = field(default=lambda i: i + 1, repr=False)
+    # a JSON document on one line (as COCO, VQA and RRC files ship): the line says nothing, the element's
+    # place in the document does (".annotations[56]")
+    _route: tuple[Any, ...] | None = None
 
     def line(self, index: int) -> int:
         return self._locate(index)
@@ -52,7 +55,18 @@ class RecordFile:
     def where(self, index: int) -> str:
         return f"{self.path}:{self.line(index)}"
 
-    def error(self, index: int, message: str) -> InputError:
+    def place(self, index: Any) -> str:
+        """Where a record is, for a message: "line 7", or on a one-line document its jq path
+        (``.annotations[56]``, ``.[6]``: ``jq '.annotations[56]' FILE`` shows it)."""
+        if self._route is None:
+            return f"line {self.line(index)}"
+        steps = index if isinstance(index, tuple) else (*self._route, index)
+        path = "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in steps)
+        return path if path.startswith(".") else "." + path
+
+    def error(self, index: Any, message: str) -> InputError:
+        if self._route is not None:
+            message = f"{self.place(index)}: {message}"
         return InputError(message, self.path, self.line(index))
 
     def input_entry(self) -> dict[str, Any]:
@@ -252,7 +266,12 @@ def read_json_document(path: str | Path) -> RecordFile:
     raw, digest = read_bytes(path)
     text = decode_text(raw, path)
     doc = _loads(text, path)
-    return RecordFile(path, "json", [], digest, document=doc, _locate=_lazy_json_locator(text, ()))
+    return RecordFile(path, "json", [], digest, document=doc, _locate=_lazy_json_locator(text, ()),
+                      _route=_one_line_route(text, ()))
+
+
+def _one_line_route(text: str, route: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    return route if text.count("\n", 0, len(text.rstrip())) == 0 else None
 
 
 def _loads(text: str, path: Path) -> Any:
@@ -446,10 +465,12 @@ def _read_json(path: Path, text: str, digest: str) -> RecordFile:
         records, route = doc["data"], ("data",)
     elif isinstance(doc, dict):
         # an official document (COCO annotations, VQA questions, ...): the task reads doc itself
-        return RecordFile(path, "json", [], digest, document=doc, _locate=_lazy_json_locator(text, ()))
+        return RecordFile(path, "json", [], digest, document=doc, _locate=_lazy_json_locator(text, ()),
+                          _route=_one_line_route(text, ()))
     else:
         raise InputError(f'expected a list of records (or {{"data": [...]}}), got {_kind(doc)}', path)
-    rf = RecordFile(path, "json", records, digest, document=doc, _locate=_lazy_json_locator(text, route))
+    rf = RecordFile(path, "json", records, digest, document=doc, _locate=_lazy_json_locator(text, route),
+                    _route=_one_line_route(text, route))
     for i, record in enumerate(records):
         if not isinstance(record, dict):
             raise rf.error(i, f"expected a JSON object, got {_kind(record)}")
