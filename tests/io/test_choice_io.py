@@ -87,7 +87,7 @@ def test_csv_tsv_and_parquet_records(tmp_path):
     [
         (
             {"id": 1, "prediction": 3, "options": ["x", "y"], "answer": "A"},
-            "'prediction' must be text, got a number",
+            "'prediction' must be text, got the number",
         ),
         ({"id": 1, "prediction": None, "options": ["x", "y"], "answer": "A"}, "'prediction' is empty (null)"),
         ({"id": 1, "prediction": "A", "options": ["x", 2], "answer": "A"}, "option B must be text"),
@@ -202,7 +202,7 @@ def test_yesno_records(tmp_path):
     with pytest.raises(InputError, match=rf"^{path}:2: 'answer' must be yes or no"):
         read_yesno_records(path)
     path = write_jsonl(tmp_path / "z.jsonl", [{"id": 1, "prediction": True, "answer": "yes"}])
-    with pytest.raises(InputError, match=rf"^{path}:1: 'prediction' must be text, got a boolean"):
+    with pytest.raises(InputError, match=rf"^{path}:1: 'prediction' must be text, got (true|false)"):
         read_yesno_records(path)
 
 

@@ -169,3 +169,43 @@ def test_one_line_json_documents_name_the_element(tmp_path):
     results.write_text(json.dumps([{"image_id": 1, "caption": "a"}, {"image_id": 1, "caption": "b"}]))
     rf = read_records(results)
     assert rf.place(1) == ".[1]" and str(rf.error(1, "x")).endswith("res.json:1: .[1]: x")
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        "plain",
+        "list",
+        "map",
+        "dictionary",
+        "struct",
+    ],
+)
+def test_parquet_strings_holding_nul_are_refused(tmp_path, column):
+    """As in JSONL and CSV: NUL is no text (the caption error rules also use it to mark where a text starts:
+    a NUL in a prediction gave the next captions each other's error types)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    bad = "a dog\x00 runs"
+    values = {
+        "plain": pa.array(["fine", bad]),
+        "list": pa.array([["fine"], ["ok", bad]]),
+        "map": pa.array([[("A", "x")], [("A", bad)]], type=pa.map_(pa.string(), pa.string())),
+        "dictionary": pa.array(["fine", bad]).dictionary_encode(),
+        "struct": pa.array([{"t": "fine"}, {"t": bad}]),
+    }[column]
+    path = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"id": ["1", "2"], "field": values}), path)
+    with pytest.raises(InputError, match=rf"^{path}:2: 'field' contains a NUL character"):
+        read_records(path)
+
+
+def test_parquet_map_columns_read_as_objects(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "p.parquet"
+    options = pa.array([[("A", "x"), ("B", "y")]], type=pa.map_(pa.string(), pa.string()))
+    pq.write_table(pa.table({"id": ["1"], "options": options}), path)
+    assert read_records(path).records == [{"id": "1", "options": {"A": "x", "B": "y"}}]

@@ -279,9 +279,9 @@ def test_gates(cli, tmp_path):
     ("record", "message"),
     [
         ({"id": 2, "prediction": "yes", "answer": "maybe"}, "'answer' must be yes or no, got 'maybe'"),
-        ({"id": 2, "prediction": "yes", "answer": 1}, "'answer' must be text, got a number"),
+        ({"id": 2, "prediction": "yes", "answer": 1}, "'answer' must be text, got the number"),
         ({"id": 2, "prediction": "yes"}, "missing field 'answer'"),
-        ({"id": 2, "prediction": 0, "answer": "no"}, "'prediction' must be text, got a number"),
+        ({"id": 2, "prediction": 0, "answer": "no"}, "'prediction' must be text, got the number"),
         ({"id": 2, "prediction": ["yes"], "answer": "no"}, "'prediction' must be text, got a list"),
         ({"id": 1, "prediction": "yes", "answer": "no"}, "duplicate record id '1' (first at line 1)"),
         ({"prediction": "yes", "answer": "no"}, "missing field 'id'"),

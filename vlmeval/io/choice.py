@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from vlmeval.errors import InputError, counted
-from vlmeval.io.fields import integral, not_an_id, record_id
+from vlmeval.io.fields import describe, integral, not_an_id, record_id
 from vlmeval.io.join import index_ids
 from vlmeval.io.readers import RecordFile, read_bytes, read_records
 
@@ -183,9 +183,7 @@ class _Fields:
             if self.first_numeric is None:
                 self.first_numeric = f"{self.rf.where(i)} ('{key}' = {value!r})"
             return str(value)
-        raise self.rf.error(
-            i, f"'{key}' must be text, got {_kind(value)} {json.dumps(value, default=str)[:40]}"
-        )
+        raise self.rf.error(i, f"'{key}' must be text, got {_kind(value)}")
 
     def prediction(self, i: int, rec: dict) -> str:
         """An empty XLSX cell is an empty prediction (VLMEvalKit writes a missing answer as an empty cell)."""
@@ -206,9 +204,7 @@ class _Fields:
 
 
 def _kind(value: Any) -> str:
-    return {list: "a list", dict: "an object", int: "a number", float: "a number", bool: "a boolean"}.get(
-        type(value), type(value).__name__
-    )
+    return "null" if value is None else describe(value)
 
 
 def _options(rf: RecordFile, i: int, value: Any) -> dict[str, str]:

@@ -520,10 +520,50 @@ def _read_parquet(path: Path, raw: bytes, digest: str) -> RecordFile:
         raise InputError("reading Parquet needs pyarrow: pip install pyarrow", path) from None
     try:
         table = pq.read_table(io.BytesIO(raw))
-        records = table.to_pylist()
+        # a map column (map<string, string> options) reads as the object it is, not as (key, value) pairs
+        records = table.to_pylist(maps_as_pydicts="strict")
     except Exception as exc:  # pyarrow raises many types for corrupt files (and invalid UTF-8 in strings)
         raise InputError(f"not a readable Parquet file ({' '.join(str(exc).split())[:200]})", path) from None
+    for name in table.column_names:
+        # NUL is no text in any format (the caption rules also mark where a text starts with it)
+        if any(_holds_nul_strings(chunk) for chunk in table.column(name).chunks):
+            row = next(r for r, record in enumerate(records) if _holds_nul(record.get(name)))
+            raise InputError(f"'{name}' contains a NUL character: binary data, not text?", path, row + 1)
     return RecordFile(path, "parquet", records, digest)
+
+
+def _holds_nul_strings(array) -> bool:
+    """Whether any string inside an Arrow array (at any depth: lists, structs, maps) holds a NUL."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = array.type
+    if getattr(pa.types, "is_string_view", lambda _: False)(kind):
+        return _holds_nul_strings(array.cast(pa.string()))
+    if pa.types.is_dictionary(kind):
+        return _holds_nul_strings(array.dictionary)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return bool(pc.any(pc.match_substring(array, "\x00")).as_py())
+    if pa.types.is_map(kind):
+        return _holds_nul_strings(array.keys) or _holds_nul_strings(array.items)
+    views = (getattr(pa.types, name, lambda _: False) for name in ("is_list_view", "is_large_list_view"))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind) or any(
+        view(kind) for view in views
+    ):
+        return _holds_nul_strings(array.flatten())
+    if pa.types.is_struct(kind):
+        return any(_holds_nul_strings(field) for field in array.flatten())
+    return False
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def _kind(value: Any) -> str:
