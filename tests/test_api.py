@@ -107,6 +107,92 @@ def test_bad_input_is_one_exception_with_the_clis_sentence(cli, tmp_path):
         vlmeval.caption(["a"], [["a"]], box_format="xyxy")
 
 
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        # a string or an unordered collection where a list is expected: refused, never read character by
+        # character or in hash order
+        (lambda v: v.caption(["a dog", "a cat"], "a dog running"), "references must be a list with one entry per sample, got the string"),
+        (lambda v: v.caption(["a dog", "a cat"], [["a"], ["b"]], ids={"x", "y"}), r"ids must be a list .*a set \(it has no order\)"),
+        (lambda v: v.yesno(["yes", "no"], "yn"), "answers must be a list"),
+        (lambda v: v.compare_runs("r.json"), "reports must be a list with one entry per report"),
+        (lambda v: v.retrieval(scores=[[0.9, 0.1, 0.5]], queries=["q"], items=["a", "b", "ab"], relevant={"q": "ab"}),
+         r"relevant\['q'\] must be a list"),
+        (lambda v: v.retrieval(scores=[[0.9]], queries=["q"], items=["a"], relevant=[["a"]]), "relevant= must be a dict"),
+        # options of the wrong type: the command would not have parsed them either
+        (lambda v: v.caption(["a"], [["a"]], bootstrap=1.5), r"bootstrap= must be a whole number, got the number 1\.5"),
+        (lambda v: v.caption(["a"], [["a"]], bootstrap=True), "bootstrap= must be a whole number, got true"),
+        (lambda v: v.caption(["a"], [["a"]], seed=None), "seed= must be a whole number, got null"),
+        (lambda v: v.caption(["a"], [["a"]], failures="3"), "failures= must be a whole number"),
+        (lambda v: v.caption(["a"], [["a"]], only_predicted="no"), 'only_predicted= must be True or False, got the string "no"'),
+        (lambda v: v.docvqa(["a"], [["a"]], threshold="0.5"), "threshold= must be a number"),
+        (lambda v: v.caption(["a"], [["a"]], metrics=5), "metrics must be a list"),
+        (lambda v: v.caption(["a"], [["a"]], minimum={"CIDEr": float("nan")}), "finite numbers"),
+        (lambda v: v.caption(["a"], [["a"]], minimum=["CIDEr"]), "minimum= must be a dict"),
+        (lambda v: v.caption(["a"], [["a"]], meta=[1, 2]), "meta= must be a dict"),
+        (lambda v: v.caption(["a"], [["a"]], meta={"x": object()}), "meta= takes text keys"),
+        (lambda v: v.evaluate("caption", None), "the inputs must be a dict"),
+        # retrieval: one input, and what goes with it
+        (lambda v: v.retrieval([{"query": "q", "ranking": ["a"], "relevant": ["a"]}], queries=["q"]),
+         "queries=, items= and relevant= go with a score matrix"),
+        (lambda v: v.retrieval([{"query": "q", "ranking": ["a"], "relevant": ["a"]}], scores=np.ones((1, 1))),
+         "give one input"),
+        (lambda v: v.retrieval(scores=np.ones((2, 2)), queries=["q"], items=["a", "b"], relevant={"q": ["a"]}),
+         "^the score matrix is 2 x 2 but there are 1 query ids"),
+    ],
+)
+def test_api_inputs_and_options_of_the_wrong_kind(call, message):
+    import vlmeval
+
+    with pytest.raises(vlmeval.VlmevalError, match=message):
+        call(vlmeval)
+
+
+def test_api_takes_numpy_pandas_iterators_and_every_field_the_records_have(tmp_path):
+    import pandas as pd
+
+    import vlmeval
+
+    preds, refs = ["a dog runs", "a cat sits"], [["a dog runs fast"], ["a cat sits down"]]
+    one = vlmeval.caption(preds, refs, metrics="Bleu", ids=["x", "y"], bootstrap=np.int64(5), meta={"step": np.int64(3)})
+    series = vlmeval.caption(pd.Series(preds, index=[5, 6]), iter(refs), metrics="Bleu", ids=np.array(["x", "y"]),
+                             bootstrap=5, meta={"step": 3})  # fmt: skip
+    assert series.to_dict()["per_sample"] == one.to_dict()["per_sample"] and series.ci == one.ci
+    one.save(tmp_path / "r.json")  # plain Python numbers throughout
+    with pytest.raises(vlmeval.VlmevalError, match="got a table: give one column"):
+        vlmeval.caption(pd.DataFrame({"p": preds}), refs)
+    boxes = vlmeval.grounding(["[1, 2, 3, 4]"], [np.array([[1, 2, 3, 4]], dtype=np.float32)], box_format="xyxy")
+    assert boxes.metrics["mean_iou"] == 1.0
+    # the records' fields have keywords: breakdowns and failure columns as from the file
+    doc = _jsonl(FIXTURES / "docvqa/docvqa_400.jsonl")
+    from_file = vlmeval.docvqa(FIXTURES / "docvqa/docvqa_400.jsonl")
+    columns = {k: [r.get(f) for r in doc] for k, f in (("answer_types", "answer_type"), ("evidence", "evidence"),
+                                                         ("operations", "operation"))}  # fmt: skip
+    in_memory = vlmeval.docvqa([r["prediction"] for r in doc], [r["answers"] for r in doc], ids=[r["id"] for r in doc],
+                               **{k: v for k, v in columns.items() if any(x is not None for x in v)})  # fmt: skip
+    assert set(in_memory.breakdown) == set(from_file.breakdown)
+    ranked = [{"query": "q1", "ranking": ["a", "b"], "relevant": ["b"]}, {"query": "q2", "ranking": ["c"], "relevant": ["c"]}]
+    path = tmp_path / "ranked.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in ranked))
+    assert vlmeval.retrieval(ranked).metrics == vlmeval.retrieval(path).metrics
+
+
+def test_api_comparison_settings_are_the_commands(tmp_path):
+    import vlmeval
+
+    preds, refs = ["a dog runs", "a cat sits", "a bird"], [["a dog runs fast"], ["a cat sits down"], ["a bird flies"]]
+    a = vlmeval.caption(preds, refs, metrics="Bleu", meta={"step": 1})
+    b = vlmeval.caption(preds[::-1], refs, metrics="Bleu", meta={"step": 2})
+    assert vlmeval.compare_runs([a, b], bootstrap=50, trials=50).to_dict()["resamples"] == 50
+    for settings, message in (({"resamples": 50}, "no setting 'resamples': the settings are bootstrap"),
+                              ({"trials": 0}, r"--trials must be in \[1, 1000000\]"),
+                              ({"test": "t-test"}, "--test must be one of"), ({"seed": 1.5}, "seed= must be a whole number")):  # fmt: skip
+        with pytest.raises(vlmeval.VlmevalError, match=message):
+            vlmeval.compare_runs([a, b], **settings)
+    with pytest.raises(vlmeval.VlmevalError, match="reports are Report objects or the paths"):
+        vlmeval.blind_gain({"a": 1}, b)
+
+
 def test_gates_meta_save_and_wandb_dict(tmp_path):
     import vlmeval
 

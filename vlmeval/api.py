@@ -55,13 +55,12 @@ def evaluate(
 
     task = get_task(task_name)
     given = _given(task, values, options)
-    _check_common(bootstrap, seed, failures)
-    gates = [Gate(k, ">=", float(v)) for k, v in (minimum or {}).items()]
-    gates += [Gate(k, "<=", float(v)) for k, v in (maximum or {}).items()]
+    bootstrap, seed, failures = _check_common(bootstrap, seed, failures)
+    gates = [Gate(k, ">=", v) for k, v in _thresholds("minimum", minimum).items()]
+    gates += [Gate(k, "<=", v) for k, v in _thresholds("maximum", maximum).items()]
     report, gates = run_task(
-        task, given, metrics=metrics if metrics is None or isinstance(metrics, str) else list(metrics),
-        gates=gates, bootstrap=bootstrap, seed=seed, failures=failures, meta=dict(meta or {}),
-        **({"prepared": prepared} if prepared is not None else {}),
+        task, given, metrics=_metric_names(metrics), gates=gates, bootstrap=bootstrap, seed=seed,
+        failures=failures, meta=_meta(meta), **({"prepared": prepared} if prepared is not None else {}),
     )  # fmt: skip
     error = apply_gates(report, gates)
     if error is not None:
@@ -72,14 +71,23 @@ def evaluate(
 def _given(task, values: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
     """The task's option values as the CLI hands them over: defaults, then the inputs, then the options
     (choices as text, paths as paths), each checked against its declaration."""
+    from vlmeval.io.readers import memory_records
     from vlmeval.run import check_values
 
+    if not isinstance(values, Mapping):
+        raise VlmevalError(f"the inputs must be a dict of the task's inputs (such as {{'preds': ...}}), got {values!r:.40}")
+    # records given in memory (a list of dicts) are read as a file of them would be
+    values = {k: memory_records([dict(r) for r in v], k)
+              if isinstance(v, (list, tuple)) and v and all(isinstance(r, Mapping) for r in v) else v
+              for k, v in values.items()}  # fmt: skip
     known = {o.name for o in task.options}
     unknown = sorted(set(options) - known)
     if unknown:
         raise VlmevalError(
             f"{task.name} takes no option {unknown[0]!r}: its options are {', '.join(sorted(known - set(values)))}"
         )
+    declared = {o.name: o for o in task.options}
+    options = {name: _typed(declared[name], value) for name, value in options.items()}
     given = {**{o.name: o.default for o in task.options}, **values, **options}
     for option in task.options:
         if option.type is Path and isinstance(given.get(option.name), str):
@@ -88,18 +96,150 @@ def _given(task, values: dict[str, Any], options: dict[str, Any]) -> dict[str, A
     return given
 
 
-def _check_common(bootstrap: int, seed: int, failures: int) -> None:
+def _typed(option, value: Any) -> Any:
+    """A keyword's value as the command would have parsed it: of the option's type (numpy scalars as
+    Python's), else one sentence. A bool takes True or False only: "no" is not False."""
+    if value is None or option.type is Path:
+        return value
+    if option.multiple and isinstance(value, (list, tuple)):
+        return [_scalar(f"{option.name}=", option.type, v) for v in value]
+    return _scalar(f"{option.name}=", option.type, value)
+
+
+def _scalar(label: str, kind: type, value: Any) -> Any:
+    import numbers
+
+    from vlmeval.io.fields import describe
+
+    if kind is bool:
+        if value is True or value is False:
+            return value
+        expected = "True or False"
+    elif kind is int:
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            return int(value)
+        expected = "a whole number"
+    elif kind is float:
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return float(value)
+        expected = "a number"
+    else:
+        if isinstance(value, str):
+            return str(value)
+        expected = "text"
+    raise VlmevalError(f"{label} must be {expected}, got {describe(value)}")
+
+
+def _check_common(bootstrap: Any, seed: Any, failures: Any) -> tuple[int, int, int]:
     from vlmeval.cli import COMMON  # the common options' declarations (their ranges)
     from vlmeval.run import check_values
 
-    check_values(COMMON, {"bootstrap": bootstrap, "seed": seed, "failures": failures})
+    values = {name: _scalar(f"{name}=", int, value)
+              for name, value in (("bootstrap", bootstrap), ("seed", seed), ("failures", failures))}  # fmt: skip
+    check_values(COMMON, values)
+    return values["bootstrap"], values["seed"], values["failures"]
+
+
+def _metric_names(metrics: Any) -> str | list[str] | None:
+    if metrics is None or isinstance(metrics, str):
+        return metrics
+    names = _column("metrics", metrics, per="metric")
+    for name in names:
+        _scalar("metrics=", str, name)
+    return names
+
+
+def _thresholds(label: str, gates: Any) -> dict[str, float]:
+    """``minimum={"CIDEr": 1.0}``: metric names to finite numbers."""
+    import math
+
+    if gates is None:
+        return {}
+    if not isinstance(gates, Mapping):
+        raise VlmevalError(f'{label}= must be a dict of metric names to thresholds ({{"CIDEr": 1.0}})')
+    out = {}
+    for key, value in gates.items():
+        number = _scalar(f"{label}[{key!r}]", float, value)
+        if not (isinstance(key, str) and math.isfinite(number)):
+            raise VlmevalError(f"{label}= takes metric names and finite numbers, got {key!r}: {value!r}")
+        out[key] = number
+    return out
+
+
+def _meta(meta: Any) -> dict[str, Any]:
+    """``meta=``: facts about the run for the report (as ``--meta``), JSON scalars (numpy's as Python's)."""
+    import math
+    import numbers
+
+    from vlmeval.io.fields import describe
+
+    if meta is None:
+        return {}
+    if not isinstance(meta, Mapping):
+        raise VlmevalError(f"meta= must be a dict ({{'step': 1500}}), got {describe(meta)}")
+    out: dict[str, Any] = {}
+    for key, value in meta.items():
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            value = int(value)
+        elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+            value = float(value)
+        ok = value is None or isinstance(value, (str, bool, int)) or (isinstance(value, float) and math.isfinite(value))
+        if not (isinstance(key, str) and ok):
+            raise VlmevalError(
+                f"meta= takes text keys and text, numbers (finite), booleans or None, got {key!r}: {describe(value)}"
+            )
+        out[key] = value
+    return out
+
+
+def _column(name: str, value: Any, per: str = "sample") -> list[Any] | None:
+    """One entry per sample, in sample order: a list, tuple, numpy array, pandas Series or any iterator. A
+    string, a set (no order) or a mapping is no such column: one sentence, not a character-by-character read."""
+    from vlmeval.io.fields import describe
+
+    if value is None:
+        return None
+    unordered = isinstance(value, (set, frozenset)) or isinstance(value, Mapping)
+    if isinstance(value, (str, bytes)) or unordered:
+        why = " (it has no order)" if unordered else ""
+        raise VlmevalError(f"{name} must be a list with one entry per {per}, got {describe(value)}{why}")
+    module = type(value).__module__.split(".")[0]
+    if module in ("pandas", "numpy", "polars", "pyarrow") and hasattr(value, "tolist"):
+        if getattr(value, "ndim", 1) == 0:
+            raise VlmevalError(f"{name} must be a list with one entry per {per}, got one value")
+        return value.tolist()  # a Series by position, whatever its index; numpy scalars as Python's
+    if module in ("pandas", "polars", "pyarrow"):  # a table: which column is meant is not ours to guess
+        raise VlmevalError(f"{name} must be a list with one entry per {per}, got a table: give one column")
+    try:
+        entries = list(value)
+    except TypeError:
+        raise VlmevalError(f"{name} must be a list with one entry per {per}, got {describe(value)}") from None
+    # a list of numpy arrays or scalars (a box per sample, np.int64 ids): the Python values they hold
+    return [v.tolist() if type(v).__module__ == "numpy" else v for v in entries]
+
+
+def _plain(value: Any) -> Any:
+    """Nested lists of numbers with numpy arrays or scalars inside (boxes as ``np.float32``): as Python's."""
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+# the record fields the functions' columns fill, by the keyword that gives them (for messages)
+_KEYWORDS = {"prediction": "predictions", "image": "images", "width": "widths", "height": "heights",
+             "answer_type": "answer_types", "question_type": "question_types", "question": "questions",
+             "category": "categories", "l2_category": "l2_categories", "group": "groups", "options": "choices",
+             "answer": "answers", "image_id": "image_ids", "evidence": "evidence", "operation": "operations"}  # fmt: skip
 
 
 def _records(name: str, columns: Mapping[str, Sequence[Any] | None], ids: Sequence[Any] | None):
     """Lists of equal length as records ``{"id": ..., column: value}`` (a column given as None is left out)."""
     from vlmeval.io.readers import memory_records
 
-    present = {k: v for k, v in columns.items() if v is not None}
+    present = {k: _column(_KEYWORDS.get(k, k), v) for k, v in columns.items() if v is not None}
+    ids = _column("ids", ids)
     lengths = {k: len(v) for k, v in present.items()}
     n = next(iter(lengths.values()), 0)
     if ids is not None:
@@ -140,6 +280,7 @@ def caption(
     *,
     ids: Sequence[Any] | None = None,
     images: Sequence[str | None] | str | Path | None = None,
+    image_ids: Sequence[Any] | None = None,
     refs: str | Path | None = None,
     **options: Any,
 ) -> Report:
@@ -148,8 +289,10 @@ def caption(
 
     ``predictions[i]`` is scored against ``references[i]``; or give the paths of a predictions file and of
     ``refs`` (a records file or a COCO captions file), as the command does. ``images``: each sample's image
-    (a list), or the image folder (a path: ``--images DIR``)."""
-    columns = {"prediction": predictions, "references": references, "image": _path_or_column(images, "images", options)}
+    (a list), or the image folder (a path: ``--images DIR``); ``image_ids``: each sample's COCO image, for
+    CHAIR, where the ids are not image ids (several captions of one image)."""
+    columns = {"prediction": predictions, "references": references, "image": _path_or_column(images, "images", options),
+               "image_id": image_ids}  # fmt: skip
     return evaluate("caption", {"preds": _input(predictions, "predictions", columns, ids), "refs": refs}, **options)
 
 
@@ -177,11 +320,18 @@ def docvqa(
     answers: Sequence[Sequence[str]] | None = None,
     *,
     ids: Sequence[Any] | None = None,
+    answer_types: Sequence[str | Sequence[str]] | None = None,
+    evidence: Sequence[str | Sequence[str]] | None = None,
+    operations: Sequence[str | Sequence[str]] | None = None,
+    questions: Sequence[str] | None = None,
     refs: str | Path | None = None,
     **options: Any,
 ) -> Report:
-    """ANLS as the RRC DocVQA/InfographicVQA scorer computes it (``threshold=`` 0.5), exact match, token F1."""
-    columns = {"prediction": predictions, "answers": answers}
+    """ANLS as the RRC DocVQA/InfographicVQA scorer computes it (``threshold=`` 0.5), exact match, token F1,
+    with breakdowns by ``answer_types``, ``evidence`` and ``operations`` (each sample's, as the records'
+    fields)."""
+    columns = {"prediction": predictions, "answers": answers, "answer_type": answer_types, "evidence": evidence,
+               "operation": operations, "question": questions}  # fmt: skip
     return evaluate("docvqa", {"preds": _input(predictions, "predictions", columns, ids), "refs": refs}, **options)
 
 
@@ -200,8 +350,8 @@ def grounding(
     """IoU, acc@T, centre accuracy, box precision/recall/F1 (``box_format=`` says how the predicted boxes map
     to pixels, as ``--box-format``); a COCO detection results file with ``refs=`` gives the COCO stats.
     ``images``: each sample's image (a list), or the image folder (a path: ``--images DIR``)."""
-    columns = {"prediction": predictions, "gt_boxes": gt_boxes, "width": widths, "height": heights,
-               "scores": scores, "image": _path_or_column(images, "images", options)}  # fmt: skip
+    columns = {"prediction": predictions, "gt_boxes": _plain(gt_boxes), "width": widths, "height": heights,
+               "scores": _plain(scores), "image": _path_or_column(images, "images", options)}  # fmt: skip
     return evaluate("grounding", {"preds": _input(predictions, "predictions", columns, ids), "refs": refs}, **options)
 
 
@@ -212,23 +362,73 @@ def retrieval(
     queries: Sequence[Any] | None = None,
     items: Sequence[Any] | None = None,
     relevant: Mapping[Any, Sequence[Any]] | None = None,
+    image_embeddings: Any = None,
+    text_embeddings: Any = None,
+    pairs: Records | str | Path | None = None,
     **options: Any,
 ) -> Report:
-    """Recall@K, MRR, NDCG@K: from ranked lists (records ``{"query", "ranking", "relevant"}``), or from a
-    score matrix (``scores``, queries x items, a numpy array) with the ``queries`` and ``items`` ids in row and
-    column order and the ``relevant`` items of each query."""
+    """Recall@K, MRR, NDCG@K, from one of the command's three inputs: ranked lists (records ``{"query",
+    "ranking", "relevant"}``, or their file); a score matrix (``scores``, queries x items: a numpy array, a
+    list of rows or a ``.npy`` path) with the ``queries`` and ``items`` ids in row and column order and the
+    ``relevant`` items of each query (a dict of lists); or ``image_embeddings`` and ``text_embeddings``
+    (arrays or ``.npy`` paths) with ``pairs`` (records ``{"image", "captions"}`` or their file), both ways."""
     from vlmeval.io.readers import memory_records
 
+    embeddings = (image_embeddings, text_embeddings, pairs)
+    given = [name for name, value in (("ranked lists", ranked), ("scores=", scores),
+                                      ("embeddings", next((e for e in embeddings if e is not None), None)))
+             if value is not None]  # fmt: skip
+    if len(given) != 1:
+        raise VlmevalError(
+            "give one input: ranked lists, a score matrix (scores= with queries=, items=, relevant=), or "
+            f"image_embeddings=, text_embeddings= and pairs={f' (got {given[0]} and {given[1]})' if given else ''}"
+        )
+    if scores is None and (queries is not None or items is not None or relevant is not None):
+        raise VlmevalError("queries=, items= and relevant= go with a score matrix (scores=); ranked lists and "
+                           "embeddings carry their own")  # fmt: skip
+    if image_embeddings is not None or text_embeddings is not None or pairs is not None:
+        if image_embeddings is None or text_embeddings is None or pairs is None:
+            raise VlmevalError("embeddings need image_embeddings=, text_embeddings= and pairs=")
+        values = {"image_embeddings": _matrix("image_embeddings", image_embeddings),
+                  "text_embeddings": _matrix("text_embeddings", text_embeddings),
+                  "pairs": _records_or_path("pairs", pairs, memory_records)}  # fmt: skip
+        return evaluate("retrieval", values, **options)
     if scores is not None:
         if queries is None or items is None or relevant is None:
             raise VlmevalError("a score matrix needs queries=, items= and relevant=")
-        relevance = memory_records([{"query": q, "relevant": list(r)} for q, r in relevant.items()], "relevant")
-        values = {"source": scores, "queries": list(queries), "items": list(items), "relevance": relevance}
+        if not isinstance(relevant, Mapping):
+            raise VlmevalError("relevant= must be a dict of each query's relevant item ids ({query: [items]})")
+        rows = [{"query": q, "relevant": _column(f"relevant[{q!r}]", r)} for q, r in relevant.items()]
+        values = {"source": _matrix("scores", scores), "queries": _column("queries", queries),
+                  "items": _column("items", items), "relevance": memory_records(rows, "relevant")}  # fmt: skip
         return evaluate("retrieval", values, **options)
-    if ranked is None:
-        raise VlmevalError("give ranked lists, or a score matrix with queries=, items= and relevant=")
-    source = Path(ranked) if isinstance(ranked, (str, Path)) else memory_records(list(ranked), "ranked")
-    return evaluate("retrieval", {"source": source}, **options)
+    return evaluate("retrieval", {"source": _records_or_path("ranked", ranked, memory_records)}, **options)
+
+
+def _matrix(name: str, value: Any) -> Any:
+    """A path as on the command line, or an array (a list of rows made one)."""
+    import numpy as np
+
+    if isinstance(value, (str, Path)):
+        return Path(value)
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        return np.asarray(_column(name, value), dtype=np.float64)
+    except (ValueError, TypeError):
+        raise VlmevalError(f"{name}= must be a 2-D array of numbers (rows of equal length)") from None
+
+
+def _records_or_path(name: str, value: Any, memory_records) -> Any:
+    if isinstance(value, (str, Path)):
+        return Path(value)
+    rows = _column(name, value)
+    bad = next((row for row in rows if not isinstance(row, Mapping)), None)
+    if bad is not None:
+        from vlmeval.io.fields import describe
+
+        raise VlmevalError(f"{name} must be records (dicts), got {describe(bad)}")
+    return memory_records([dict(row) for row in rows], name)
 
 
 def mcq(
@@ -238,7 +438,9 @@ def mcq(
     *,
     ids: Sequence[Any] | None = None,
     categories: Sequence[str] | None = None,
+    l2_categories: Sequence[str] | None = None,
     groups: Sequence[Any] | None = None,
+    questions: Sequence[str] | None = None,
     **options: Any,
 ) -> Report:
     """Multiple choice: the letter a named harness rule finds (``extract=``), accuracy, CircularEval over
@@ -246,7 +448,7 @@ def mcq(
     question i (the records' ``options``), ``{"A": text, ...}`` or a list; ``answers[i]`` its letter. Or the
     path of a VLMEvalKit file."""
     columns = {"prediction": predictions, "options": choices, "answer": answers, "category": categories,
-               "group": groups}  # fmt: skip
+               "l2_category": l2_categories, "group": groups, "question": questions}  # fmt: skip
     return evaluate("mcq", {"preds": _input(predictions, "predictions", columns, ids)}, **options)
 
 
@@ -257,11 +459,13 @@ def yesno(
     ids: Sequence[Any] | None = None,
     categories: Sequence[str] | None = None,
     images: Sequence[str] | None = None,
+    questions: Sequence[str] | None = None,
     **options: Any,
 ) -> Report:
     """Yes/no benchmarks (POPE, MME): accuracy, precision, recall, F1, yes ratio under a named parsing rule
     (``rule=`` pope, vlmevalkit, exact, mme); MME's acc+ and score when ``images`` and MME subtasks are given."""
-    columns = {"prediction": predictions, "answer": answers, "category": categories, "image": images}
+    columns = {"prediction": predictions, "answer": answers, "category": categories, "image": images,
+               "question": questions}  # fmt: skip
     return evaluate("yesno", {"preds": _input(predictions, "predictions", columns, ids)}, **options)
 
 
@@ -369,23 +573,46 @@ class CaptionEvaluator:
         return report
 
 
-def _reports(items: Sequence[Report | str | Path]) -> tuple[list[Report], list[str]]:
+def _reports(items: Any) -> tuple[list[Report], list[str]]:
+    from vlmeval.io.fields import describe
     from vlmeval.report.report import load_report
 
+    items = _column("reports", items, per="report")
+    bad = next((x for x in items if not isinstance(x, (Report, str, Path))), None)
+    if bad is not None:
+        raise VlmevalError(f"reports are Report objects or the paths of report files, got {describe(bad)}")
     reports = [load_report(x) if isinstance(x, (str, Path)) else x for x in items]
     names = [str(x) if isinstance(x, (str, Path)) else f"run {i + 1}" for i, x in enumerate(items)]
     return reports, names
 
 
+def _settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """``vlmeval compare``'s options as keywords (``bootstrap``, ``trials``, ``seed``, ``test``, ``force``),
+    typed and checked as the command checks them."""
+    from vlmeval.report.compare import Settings, check_settings
+
+    names = {"bootstrap": int, "trials": int, "seed": int, "test": str, "force": bool}
+    unknown = sorted(set(settings) - set(names))
+    if unknown:
+        raise VlmevalError(f"no setting {unknown[0]!r}: the settings are {', '.join(names)} (vlmeval compare's options)")
+    typed = {k: _scalar(f"{k}=", names[k], v) for k, v in settings.items()}
+    if "bootstrap" in typed:
+        typed["resamples"] = typed.pop("bootstrap")
+    chosen = Settings(**typed)
+    check_settings(chosen.test, chosen.resamples, chosen.trials, chosen.seed)
+    return typed
+
+
 def compare_runs(reports: Sequence[Report | str | Path], *, max_drops: Sequence[str] | None = None, **settings: Any):
     """``vlmeval compare A B C ...``: the run table, the best run per metric, the peak checkpoint and whether
     later ones declined (``meta.step``), as a ``RunComparison`` (``.to_dict()`` is the ``vlmeval.runs/1``
-    JSON). ``reports``: ``Report`` objects or paths; ``settings``: ``resamples``, ``trials``, ``seed``,
-    ``test``, ``force`` as the command's options."""
+    JSON). ``reports``: ``Report`` objects or paths; ``max_drops``: ``["CIDEr=0.02"]`` as ``--max-drop``;
+    ``settings``: ``bootstrap``, ``trials``, ``seed``, ``test``, ``force``, the command's options."""
     from vlmeval.report.runs import compare_runs as compare
 
     loaded, names = _reports(reports)
-    return compare(loaded, names, max_drops=list(max_drops or []), **settings)
+    drops = [_scalar("max_drops=", str, d) for d in _column("max_drops", max_drops or [], per="gate")]
+    return compare(loaded, names, max_drops=drops, **_settings(settings))
 
 
 def blind_gain(full: Report | str | Path, blind: Report | str | Path, **settings: Any):
@@ -394,4 +621,4 @@ def blind_gain(full: Report | str | Path, blind: Report | str | Path, **settings
     from vlmeval.report.runs import blind_gain as gain
 
     (a, b), names = _reports([full, blind])
-    return gain(a, b, names, **settings)
+    return gain(a, b, names, **_settings(settings))

@@ -283,7 +283,7 @@ def read_relevance(
 
 
 def load_scores(
-    scores: str | Path, queries: str | Path, items: str | Path, relevance: str | Path
+    scores: str | Path | np.ndarray, queries: str | Path, items: str | Path, relevance: str | Path
 ) -> RetrievalData:
     matrix, matrix_entry = load_matrix(scores, "the score matrix")
     query_ids, q_entry = read_ids(queries, "query")
@@ -292,7 +292,7 @@ def load_scores(
         raise InputError(
             f"the score matrix is {matrix.shape[0]} x {matrix.shape[1]} but there are {len(query_ids)} query ids "
             f"and {len(item_ids)} item ids (rows are queries, columns items)",
-            Path(scores),
+            None if isinstance(scores, np.ndarray) else Path(scores),
         )
     rel, rf = read_relevance(
         relevance, {q: i for i, q in enumerate(query_ids)}, {t: i for i, t in enumerate(item_ids)}

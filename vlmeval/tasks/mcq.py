@@ -49,7 +49,8 @@ def load(values: dict[str, Any]):
     data = read_choice_records(values["preds"])
     if values.get("circular") == "on" and not data.has_rotations:
         raise VlmevalError(
-            f"--circular on needs rotations, and no two rows of {values['preds']} share a group ('group' in "
+            f"--circular on needs rotations, and no two rows of {getattr(values['preds'], 'path', values['preds'])} "
+            "share a group ('group' in "
             "records; index % 1000000 in VLMEvalKit files): use --circular auto or off"
         )
     return data

@@ -96,7 +96,10 @@ def load(values: dict[str, Any]):
         return load_embeddings(values["image_embeddings"], values["text_embeddings"], values["pairs"])
     import numpy as np
 
-    if isinstance(source, np.ndarray) or Path(source).suffix.lower() == ".npy":  # an array: the Python API
+    from vlmeval.io.readers import RecordFile
+
+    # an array (the Python API) or a .npy file is a score matrix; records in memory or a file, ranked lists
+    if isinstance(source, np.ndarray) or (not isinstance(source, RecordFile) and Path(source).suffix.lower() == ".npy"):
         if not (values.get("queries") and values.get("items") and values.get("relevance")):
             raise VlmevalError("a score matrix needs --queries, --items and --relevance")
         return load_scores(source, values["queries"], values["items"], values["relevance"])
