@@ -5,7 +5,11 @@ Where each example and rule comes from:
   divides by 999 and scales by the image's width/height, first box only.
 - Qwen2-VL / Qwen3-VL: ``<|object_ref_start|>...<|object_ref_end|><|box_start|>(x1,y1),(x2,y2)<|box_end|>``, 0-1000.
 - InternVL2/2.5: ``<ref>...</ref><box>[[x1, y1, x2, y2]]</box>``, 0-1000 (its evaluate_grounding divides by 1000).
-- CogVLM: zero-padded ``[[086,540,400,760]]``, 0-1000. DeepSeek-VL2: ``<|det|>[[x1, y1, x2, y2]]<|/det|>``, 0-1000.
+- CogVLM: zero-padded ``[[086,540,400,760]]``, 0-1000, several boxes ``[[a,b,c,d;e,f,g,h]]`` (THUDM/CogVLM f7283b2
+  utils/utils/grounding_parser.py: the text inside ``[[...]]``, split on ";", /1000). Shikra: ``[a,b,c,d;e,f,g,h]``
+  fractions (shikras/shikra ff79a4c PlainBoxFormatter).
+- DeepSeek-VL2: ``<|det|>[[x1, y1, x2, y2]]<|/det|>``, divided by 999 (deepseek-ai/DeepSeek-VL2 ef9f91e
+  deepseek_vl2/serve/app_modules/utils.py parse_ref_bbox: ``int(box[i] / 999 * image_w)``).
 - Qwen2.5-VL: the cookbook's fenced JSON, ``{"bbox_2d": [...], "label": ...}`` in pixels of the smart_resize'd
   input (qwen_vl_utils: factor 28, min 4*28*28, max 16384*28*28).
 - PaliGemma: big_vision's ``<locYYYY><locXXXX><locYYYY><locXXXX> label``, y first, value / 1024.
@@ -54,12 +58,24 @@ def test_qwen2_vl_box_tokens_are_0_1000():
     [
         "<ref>the man in red</ref><box>[[100, 200, 500, 900]]</box>",  # InternVL
         "the man in red[[100,200,500,900]]",  # CogVLM
-        "<|ref|>the man in red<|/ref|><|det|>[[100, 200, 500, 900]]<|/det|>",  # DeepSeek-VL2
         "[100, 200, 500, 900]",  # Qwen3-VL plain list
     ],
 )
 def test_norm1000_models(text):
     close(pixels(text, "norm1000"), [[64, 96, 320, 432]])
+
+
+def test_deepseek_vl2_divides_by_999_as_qwen_vl():
+    close(pixels("<|ref|>the dog<|/ref|><|det|>[[580, 270, 999, 900]]<|/det|>", "qwen-vl"),
+          [[580 / 999 * W, 270 / 999 * H, W, 900 / 999 * H]])  # fmt: skip
+
+
+def test_several_boxes_in_one_bracket_separated_by_semicolons():
+    close(pixels("Two dogs[[100,200,300,400;500,600,700,800]] play.", "norm1000"),
+          [[64, 96, 192, 192], [320, 288, 448, 384]])  # fmt: skip
+    close(pixels("the dogs [0.1,0.2,0.3,0.4;0.5,0.6,0.7,0.8]", "norm1"), [[64, 96, 192, 192], [320, 288, 448, 384]])
+    close(pixels("[1, 2, 3, 4] and [5,6,7,8 ; 9,10,11,12]", "xyxy"), [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]])
+    assert extract("[1,2,3,4;5,6,7]", "xyxy") == []  # a group with a short box is no box list
 
 
 def test_cogvlm_zero_padded_numbers():

@@ -290,6 +290,25 @@ def test_coco_detection_unknown_images_and_categories_are_skipped(cli, tmp_path)
         assert abs(report["metrics"][key] - value) <= 1e-12, key
 
 
+def test_coco_annotation_id_0_is_scored_as_pycocotools_does_and_warned(cli, tmp_path):
+    """pycocotools records a match as the ground truth's id and reads 0 as no match (cocoapi#664): AP follows
+    it (parity), the report says so."""
+    pytest.importorskip("pycocotools")
+    from tests.reference import pycocotools_eval
+
+    gt = {"images": [{"id": 1, "width": 100, "height": 100}], "categories": [{"id": 1, "name": "a"}],
+          "annotations": [{"id": k, "image_id": 1, "category_id": 1, "bbox": [10 + 40 * k, 10, 20, 20], "area": 400,
+                           "iscrowd": 0} for k in (0, 1)]}  # fmt: skip
+    dets = [{"image_id": 1, "category_id": 1, "bbox": [10 + 40 * k, 10, 20, 20], "score": 0.9 - k / 10} for k in (0, 1)]
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "dets.json").write_text(json.dumps(dets))
+    result = cli("grounding", "dets.json", "--refs", "gt.json", "--out", "r.json")
+    assert result.exit_code == 0, result.stderr
+    report = _report(tmp_path)
+    assert abs(report["metrics"]["AP"] - pycocotools_eval(gt, dets).stats[0]) <= 1e-12 and report["metrics"]["AP"] < 0.5
+    assert any("annotation with id 0" in w and "cocoapi#664" in w for w in report["warnings"])
+
+
 def test_coco_detection_a_negative_width_takes_a_maxdets_place_as_in_pycocotools(cli, tmp_path):
     pytest.importorskip("pycocotools")
     from tests.reference import pycocotools_eval

@@ -1,7 +1,8 @@
 """Boxes from what VLMs write, in the coordinate frame the user declares (``--box-format``).
 
 Extraction finds every box in the text, in order: bracketed lists of four numbers (JSON arrays, also in
-fenced code blocks, under ``bbox_2d``/``bbox``/``box``/``box_2d`` keys or bare, nested ``[[...]]``; where
+fenced code blocks, under ``bbox_2d``/``bbox``/``box``/``box_2d`` keys or bare, nested ``[[...]]``, several
+in one bracket separated by ``;`` as CogVLM and Shikra write them; where
 such keys hold boxes, only those count, as the models' cookbooks read them),
 coordinate pairs ``(x1,y1),(x2,y2)`` (Qwen-VL ``<box>``, Qwen2-VL ``<|box_start|>``), and the token
 formats of PaliGemma (``<locYYYY>`` x4), Florence-2 (``<loc_N>`` x4) and Kosmos-2 (``<patch_index_N>`` x2).
@@ -13,8 +14,9 @@ Frames, all converted to absolute pixel ``[x1, y1, x2, y2]`` (continuous coordin
 ``xyxy``        absolute pixels
 ``xywh``        absolute pixels, ``[x, y, width, height]``
 ``norm1``       ``[0, 1]`` fractions of the image size
-``norm1000``    0-1000 (InternVL, Qwen2-VL, Qwen3-VL, CogVLM, DeepSeek-VL2)
-``qwen-vl``     0-999, divided by 999 (Qwen-VL's ``<box>(x1,y1),(x2,y2)</box>``)
+``norm1000``    0-1000 (InternVL, Qwen2-VL, Qwen3-VL, CogVLM)
+``qwen-vl``     0-999, divided by 999 (Qwen-VL's ``<box>(x1,y1),(x2,y2)</box>``; DeepSeek-VL2's
+                ``<|det|>[[x1,y1,x2,y2]]<|/det|>``, which its ``parse_ref_bbox`` divides by 999)
 ``qwen2.5-vl``  absolute pixels of the resized model input (``smart_resize``, factor 28 and min/max pixels)
 ``paligemma``   ``<locYYYY>`` tokens, y first, 1024 bins: value / 1024
 ``florence2``   ``<loc_N>`` tokens, 1000 bins, bin centre: (N + 0.5) / 1000
@@ -41,10 +43,14 @@ FORMATS = (
 NEEDS_SIZE = {f for f in FORMATS if f not in ("xyxy", "xywh")}
 
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_FOUR = rf"{_NUM}\s*,\s*{_NUM}\s*,\s*{_NUM}\s*,\s*{_NUM}"
+# [x1,y1,x2,y2], also several in one bracket separated by ";" (CogVLM's [[a,b,c,d;e,f,g,h]], Shikra's
+# [a,b,c,d;e,f,g,h]), or Qwen-VL's (x1,y1),(x2,y2)
 _BOX = re.compile(
-    rf"\[\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*,\s*({_NUM})\s*\]"
+    rf"\[\s*({_FOUR}(?:\s*;\s*{_FOUR})*)\s*\]"
     rf"|\(\s*({_NUM})\s*,\s*({_NUM})\s*\)\s*,?\s*\(\s*({_NUM})\s*,\s*({_NUM})\s*\)"
 )
+_NUMBER = re.compile(_NUM)
 # a box under a JSON key (Qwen2.5-VL's "bbox_2d", Gemini's "box_2d"): where the text has these, they are
 # its boxes, as the models' cookbooks read them (a number list inside a label is not a box)
 _KEYED_BOX = re.compile(
@@ -89,9 +95,10 @@ def extract(prediction, box_format: str) -> list[list[float]]:
         return [[float(v) for v in m] for m in keyed]
     out = []
     for m in _BOX.finditer(prediction):
-        groups = m.groups()
-        values = groups[:4] if groups[0] is not None else groups[4:]
-        out.append([float(v) for v in values])
+        if m.group(1) is not None:
+            out.extend([float(v) for v in _NUMBER.findall(part)] for part in m.group(1).split(";"))
+        else:
+            out.append([float(v) for v in m.groups()[1:]])
     return out
 
 

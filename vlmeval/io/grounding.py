@@ -371,7 +371,14 @@ def load_detection(results: RecordFile, instances: str | Path) -> DetectionData:
     if negative_size:
         warnings.append(
             f"{counted(negative_size, 'detection')} with a negative width or height: kept as pycocotools keeps "
-            "them (a negative area is ignored, but takes one of its image's maxDets places)"
+            "them (one negative side: a negative area, ignored but taking one of its image's maxDets places; "
+            "both: a positive area, scored as a box that matches nothing)"
+        )
+    if any(ann["id"] == 0 for ann in doc["annotations"]):
+        # COCOeval records a match as the ground truth's id, and its accumulate reads id 0 as no match
+        warnings.append(
+            f"{gt_file.path.name} has an annotation with id 0: pycocotools (and so AP and AR here, which follow it) "
+            "counts a detection matched to it as a false positive (cocoapi#664); number the annotations from 1"
         )
     gt_entry = {**gt_file.input_entry(), "records": len(doc["annotations"])}
     return DetectionData(detections, doc, image_ids, [results.input_entry(), gt_entry], counts, warnings)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +42,9 @@ def coco_map(
     """The 12 COCO bbox stats, as pycocotools' ``COCOeval.summarize()`` prints them (-1 where undefined)."""
     from faster_coco_eval import COCO, COCOeval_faster
 
-    with contextlib.redirect_stdout(io.StringIO()):  # stdout carries our results
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():  # stdout carries our results
+        # the loader's report warning says it (vlmeval.io.grounding), in one sentence
+        warnings.filterwarnings("ignore", message="Found annotation id 0")
         gt = COCO(ground_truth, use_deepcopy=False)
         dt = gt.loadRes([dict(d) for d in detections]) if detections else COCO()
         if not detections:  # pycocotools refuses an empty result list; every stat is then 0
