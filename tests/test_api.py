@@ -132,6 +132,8 @@ def test_bad_input_is_one_exception_with_the_clis_sentence(cli, tmp_path):
         (lambda v: v.caption(["a"], [["a"]], meta=[1, 2]), "meta= must be a dict"),
         (lambda v: v.caption(["a"], [["a"]], meta={"x": object()}), "meta= takes text keys"),
         (lambda v: v.evaluate("caption", None), "the inputs must be a dict"),
+        (lambda v: v.CaptionEvaluator("a dog"), "references must be a list with one entry per sample, got the string"),
+        (lambda v: v.CaptionEvaluator([["a dog"]])(["a"], tokenizer="ptb"), "options are fixed when it is built"),
         # retrieval: one input, and what goes with it
         (lambda v: v.retrieval([{"query": "q", "ranking": ["a"], "relevant": ["a"]}], queries=["q"]),
          "queries=, items= and relevant= go with a score matrix"),

@@ -509,9 +509,11 @@ class CaptionEvaluator:
             from vlmeval.io.captions import read_references
 
             ids, references, images, self._refs_entry = read_references(Path(refs))
-        self._references = [list(rs) for rs in references]
-        self._ids = list(ids) if ids is not None else list(range(len(self._references)))
-        self._images = list(images) if images is not None else None
+        # a copy (the caller may change its lists later); each sample's references checked as records are
+        references = _column("references", references)
+        self._references = [list(rs) if isinstance(rs, (list, tuple)) else rs for rs in references]
+        self._ids = _column("ids", ids) if ids is not None else list(range(len(self._references)))
+        self._images = _column("images", images)
         self._options = options
         # the inputs as one call would read them (empty predictions): checked once, and the metric keys
         from vlmeval.tasks.caption import prepare
@@ -539,7 +541,12 @@ class CaptionEvaluator:
         failures: int = 0,
         minimum: Mapping[str, float] | None = None,
         maximum: Mapping[str, float] | None = None,
+        **options: Any,
     ) -> Report:
+        if options:
+            raise VlmevalError(
+                f"an evaluator's options are fixed when it is built: give {sorted(options)[0]}= to CaptionEvaluator(...)"
+            )
         if isinstance(predictions, Mapping):  # by id, as the ids are written (COCO's integers as numbers too)
             by_id: dict[str, Any] = {}
             for key, value in predictions.items():
