@@ -209,3 +209,14 @@ def test_parquet_map_columns_read_as_objects(tmp_path):
     options = pa.array([[("A", "x"), ("B", "y")]], type=pa.map_(pa.string(), pa.string()))
     pq.write_table(pa.table({"id": ["1"], "options": options}), path)
     assert read_records(path).records == [{"id": "1", "options": {"A": "x", "B": "y"}}]
+
+
+def test_data_that_is_no_list_and_a_file_gzipped_twice_say_so(tmp_path):
+    data = tmp_path / "d.json"
+    data.write_text('{"data": 5}')
+    with pytest.raises(InputError, match=r"d\.json: 'data' must be the list of records, got a number$"):
+        read_records(data)
+    twice = tmp_path / "t.jsonl.gz"
+    twice.write_bytes(gzip.compress(gzip.compress(b'{"id": 1}\n')))
+    with pytest.raises(InputError, match=r"t\.jsonl\.gz:1: is gzipped twice"):
+        read_records(twice)

@@ -146,7 +146,12 @@ def read_any(path: str | Path | RecordFile) -> RecordFile:
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return read_xlsx(path)
-    return read_records(path)
+    try:
+        return read_records(path)
+    except InputError as exc:
+        if exc.detail.startswith("unsupported file type"):  # here VLMEvalKit's .xlsx is one too
+            raise InputError(exc.detail.replace("use .jsonl", "use .xlsx, .jsonl"), exc.path) from None
+        raise
 
 
 # ---------------------------------------------------------------------------------------------

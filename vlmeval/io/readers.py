@@ -169,6 +169,8 @@ def _wrong_encoding(raw: bytes) -> str | None:
         if raw.startswith(bom):
             name = "UTF-32" if len(bom) == 4 else "UTF-16"
             return f"is {name} encoded (it starts with a {name} byte order mark); save it as UTF-8"
+    if raw.startswith(b"\x1f\x8b"):  # what is left after one gunzip is gzip again
+        return "is gzipped twice (its content is gzip data again): decompress it once more"
     return None
 
 
@@ -463,6 +465,8 @@ def _read_json(path: Path, text: str, digest: str) -> RecordFile:
         records, route = doc, ()
     elif isinstance(doc, dict) and isinstance(doc.get("data"), list):
         records, route = doc["data"], ("data",)
+    elif isinstance(doc, dict) and "data" in doc and not any(isinstance(v, list) for k, v in doc.items() if k != "data"):
+        raise InputError(f"'data' must be the list of records, got {_kind(doc['data'])}", path)
     elif isinstance(doc, dict):
         # an official document (COCO annotations, VQA questions, ...): the task reads doc itself
         return RecordFile(path, "json", [], digest, document=doc, _locate=_lazy_json_locator(text, ()),
