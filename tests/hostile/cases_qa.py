@@ -115,7 +115,7 @@ CASES: list[Case] = [
     Case("docvqa-rrc-gt-answers-numbers", doc(*RRC), {**DOC, "gt.json": _gt(1, answers=[625])},
          err=r"gt\.json:\d+: .*'answers'", tag="coercion-qa"),
     Case("docvqa-rrc-gt-data-not-list", doc(*RRC), {**DOC, "gt.json": '{"data": {"a": 1}}'},
-         err=r"gt\.json: no ground-truth records found"),
+         err=r"gt\.json: 'data' must be the list of records, got an object"),
     Case("docvqa-rrc-gt-record-not-object", doc(*RRC), {**DOC, "gt.json": inputs.dumps({"data": [GT["data"][0], 7]})},
          err=r"gt\.json:\d+: expected a JSON object, got a number"),
     Case("docvqa-rrc-gt-duplicate", doc(*RRC), {**DOC, "gt.json": inputs.dumps({**GT, "data": GT["data"] + GT["data"][:1]})},
