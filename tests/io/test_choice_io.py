@@ -211,3 +211,10 @@ def test_empty_file(tmp_path):
     path.write_text("")
     with pytest.raises(InputError, match="no records found"):
         read_choice_records(path)
+
+
+def test_vlmevalkit_columns_in_another_case_are_named(tmp_path):
+    path = tmp_path / "p.tsv"
+    path.write_text("Index\tQuestion\tA\tB\tAnswer\tPrediction\n0\tq\tx\ty\tA\tA\n")
+    with pytest.raises(InputError, match=rf"^{path}:2: the columns look like a VLMEvalKit file's in another case"):
+        read_choice_records(path)

@@ -281,6 +281,10 @@ def read_choice_records(path: str | Path) -> ChoiceData:
     """Read multiple-choice predictions (records or a VLMEvalKit file) and validate every row."""
     rf, fields = _open(path)
     vlmevalkit = _is_vlmevalkit(rf.records[0])
+    if not vlmevalkit and "id" not in rf.records[0] and _is_vlmevalkit({str(k).lower() if len(str(k)) > 1 else k: v
+                                                                   for k, v in rf.records[0].items()}):  # fmt: skip
+        raise rf.error(0, "the columns look like a VLMEvalKit file's in another case (Index, Answer...): "
+                          "VLMEvalKit writes index, question, A, B, ..., answer, prediction")  # fmt: skip
     ids, preds, options, answers, cats, l2s, groups, questions = [], [], [], [], [], [], [], []
     heads: list[bool] | None = [] if vlmevalkit else None
     shared: dict[
