@@ -109,7 +109,7 @@ CASES: list[Case] = [
          code=0),
     Case("grounding-pred-nested-junk", gr("p.jsonl"), _self(1, prediction=[["a", None, {}, []]]), code=0),
     Case("grounding-pred-empty", gr("p.jsonl"), _self(1, prediction=""), code=0),
-    Case("grounding-pred-null", gr("p.jsonl"), _self(1, prediction=None), code=0),
+    Case("grounding-pred-null", gr("p.jsonl"), _self(1, prediction=None), err=r"p\.jsonl:2: 'prediction' is null"),
     Case("grounding-gt-empty", gr("p.jsonl"), _self(1, gt_boxes=[]), code=0),
     Case("grounding-gt-flat-box", gr("p.jsonl"), _self(1, gt_boxes=[1, 2, 30, 40]), code=0),
     # option values

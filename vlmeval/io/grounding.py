@@ -103,8 +103,8 @@ def _prediction(rf: RecordFile, i: int, record: dict):
     if "prediction" not in record:
         raise rf.error(i, "missing field 'prediction' (free text, or a list of boxes)")
     value = record["prediction"]
-    if value is None:
-        return ""
+    if value is None:  # as every task reads a null prediction: no output is not an empty output
+        raise rf.error(i, "'prediction' is null (a prediction without boxes is the empty string \"\" or [])")
     if not isinstance(value, (str, list, tuple)):
         raise rf.error(i, "'prediction' must be text or a list of boxes")
     return value
