@@ -127,3 +127,20 @@ def test_compare_refuses_different_tasks(cli, tmp_path):
     assert (
         result.exit_code == 2 and "cannot compare a caption report with a grounding report" in result.stderr
     )
+
+
+def test_a_drop_gate_no_shared_sample_can_measure_fails(cli, tmp_path):
+    """NEW scored no sample on the gated metric (every ground truth empty): the drop is unmeasurable, and
+    the gate fails as a --min gate on a NaN metric does (it passed: the NaN drop compared as no drop)."""
+    records = [{"id": i, "prediction": "[10, 10, 50, 50]", "gt_boxes": [[10, 10, 50, 50]]} for i in range(8)]
+    write_jsonl(tmp_path / "base.jsonl", records)
+    write_jsonl(tmp_path / "new.jsonl", [{**r, "gt_boxes": []} for r in records])
+    for name in ("base", "new"):
+        assert cli("grounding", f"{name}.jsonl", "--out", f"{name}.json", "--quiet").exit_code == 0
+    result = cli("compare", "base.json", "new.json", "--max-drop", "mean_iou=0.01", "--out", "c.json",
+                 "--bootstrap", "50", "--trials", "50")  # fmt: skip
+    assert result.exit_code == 1, result.stderr
+    assert "mean_iou has no sample scored in both runs" in result.stderr
+    assert _report(tmp_path, "c.json")["gates"] == [
+        {"metric": "mean_iou", "max_drop": 0.01, "drop": None, "p": None, "passed": False}
+    ]

@@ -115,7 +115,9 @@ def read_xlsx(path: str | Path) -> RecordFile:
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise InputError(f"not a readable XLSX file ({exc})", path) from None
     try:
-        sheet = book.worksheets[0]
+        sheet = book.worksheets[0]  # the first sheet, as VLMEvalKit's pandas.read_excel reads it
+        # read every row there is: a stale <dimension> tag would cut read-only iteration short (pandas resets it)
+        sheet.reset_dimensions()
         rows = sheet.iter_rows(values_only=True)
         header_row = next(rows, None)
         if header_row is None:

@@ -189,8 +189,14 @@ def parse_max_drop(spec: str, keys) -> tuple[str, float]:
 
 def drop_gate(task: str, key: str, max_drop: float, delta: float, p: float) -> dict[str, Any]:
     """The gate on ``delta`` (new - base): failed when new is worse by more than ``max_drop`` and p < 0.05."""
+    import math
+
     from vlmeval.tasks import higher_is_better
 
+    if delta is None or not math.isfinite(delta):
+        # no sample scored on both sides: nothing shows the new run is no worse, so the gate fails (as a
+        # --min gate on a NaN metric does)
+        return {"metric": key, "max_drop": max_drop, "drop": math.nan, "p": math.nan, "passed": False}
     worse_by = -delta if higher_is_better(task, key) else delta
     passed = not (worse_by > max_drop and p < SIGNIFICANCE)
     return {"metric": key, "max_drop": max_drop, "drop": worse_by, "p": p, "passed": passed}
@@ -211,7 +217,8 @@ def failed_gates_note(gates: list[dict[str, Any]]) -> str | None:
     if not failed:
         return None
     return "gate failed: " + ", ".join(
-        f"{g['metric']} dropped {g['drop']:.4g}" + (f" from {g['against']} to {g['run']}" if "run" in g else "")
-        + f" (max {g['max_drop']:g}, p={g['p']:.3g})"
+        (f"{g['metric']} has no sample scored in both runs (the drop cannot be measured)" if g["drop"] != g["drop"]
+         else f"{g['metric']} dropped {g['drop']:.4g}" + (f" from {g['against']} to {g['run']}" if "run" in g else "")
+         + f" (max {g['max_drop']:g}, p={g['p']:.3g})")
         for g in failed
-    )
+    )  # fmt: skip
