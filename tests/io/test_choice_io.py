@@ -218,3 +218,23 @@ def test_vlmevalkit_columns_in_another_case_are_named(tmp_path):
     path.write_text("Index\tQuestion\tA\tB\tAnswer\tPrediction\n0\tq\tx\ty\tA\tA\n")
     with pytest.raises(InputError, match=rf"^{path}:2: the columns look like a VLMEvalKit file's in another case"):
         read_choice_records(path)
+
+
+def test_xlsx_with_a_stale_dimension_tag_reads_every_row(tmp_path):
+    """Writers that do not update the sheet's <dimension> leave it stale; read-only openpyxl trusts it and
+    stops early, pandas (VLMEvalKit) reads every row."""
+    import re
+    import zipfile
+
+    rows = [["index", "question", "A", "B", "answer", "prediction"]]
+    rows += [[k, "q", "x", "y", "A", "A"] for k in range(10)]
+    path = _xlsx(tmp_path / "full.xlsx", rows)
+    stale = tmp_path / "stale.xlsx"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(stale, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data, n = re.subn(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:F4"/>', data)
+                assert n == 1
+            dst.writestr(item, data)
+    assert len(read_choice_records(stale).ids) == 10
