@@ -45,9 +45,11 @@ def histogram_svg(values: list[float], title: str, bins: int = 20) -> str:
     low, high = min(finite), max(finite)
     if high == low:
         high = low + 1.0
+    # in halves: the difference of two finite floats can overflow (-1e308 to 1e308)
+    half = high / 2 - low / 2
     counts = [0] * bins
     for v in finite:
-        counts[min(bins - 1, int((v - low) / (high - low) * bins))] += 1
+        counts[min(bins - 1, int((v / 2 - low / 2) / half * bins))] += 1
     top = max(counts)
     pad_l, pad_b, pad_t = 40, 24, 22
     plot_w, plot_h = WIDTH - pad_l - 8, HEIGHT - pad_b - pad_t
@@ -60,7 +62,7 @@ def histogram_svg(values: list[float], title: str, bins: int = 20) -> str:
     for i, c in enumerate(counts):
         h = plot_h * c / top if top else 0
         x, y = pad_l + i * bar_w, pad_t + plot_h - h
-        lo, hi = low + (high - low) * i / bins, low + (high - low) * (i + 1) / bins
+        lo, hi = low + 2 * half * i / bins, low + 2 * half * (i + 1) / bins
         parts.append(
             f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar_w - 1:.1f}" height="{h:.1f}">'
             f"<title>{lo:.3g}–{hi:.3g}: {c}</title></rect>"

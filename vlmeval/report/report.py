@@ -149,6 +149,17 @@ def _check_shape(data: dict[str, Any], path: object) -> None:
     for k, failure in enumerate(data.get("failures", [])):
         if not isinstance(failure, dict):
             raise InputError(f"not a valid report: failures[{k}] must be an object", path)
+        if not isinstance(failure.get("image"), (str, type(None))):
+            raise InputError(f"not a valid report: failures[{k}].image must be a path (text) or null", path)
+    for name, groups in data.get("breakdown", {}).items():
+        # {breakdown: {group: {metric: number or null}}}, and an IoU sweep's groups are thresholds
+        if not isinstance(groups, dict) or not all(
+            isinstance(row, dict) and all(v is None or (_number(v) and _fits_a_float(v)) for v in row.values())
+            for row in groups.values()
+        ):
+            raise InputError(f"not a valid report: breakdown.{name} must map groups to metric numbers", path)
+        if name == "iou_threshold" and not all(_is_float_text(t) for t in groups):
+            raise InputError("not a valid report: breakdown.iou_threshold's groups must be IoU thresholds", path)
     for k, gate in enumerate(data.get("gates", [])):
         if not (isinstance(gate, dict) and isinstance(gate.get("metric"), str) and isinstance(gate.get("op"), str)
                 and gate.get("threshold") is not None
@@ -161,6 +172,14 @@ def _check_shape(data: dict[str, Any], path: object) -> None:
     if "ids" not in per_sample and any(k in data["metrics"] for k in per_sample):
         raise InputError("not a valid report: per_sample has values but no 'ids' to pair them by", path)
     lengths = {k: len(v) for k, v in per_sample.items() if (k == "ids" or k.endswith("_ids")) and isinstance(v, list)}
+    for key in lengths:  # samples pair by id (compare, merge): one id, one sample
+        ids = per_sample[key]
+        if not all(isinstance(i, (str, int)) and not isinstance(i, bool) for i in ids):
+            raise InputError(f"not a valid report: per_sample.{key} must hold ids (text or whole numbers)", path)
+        if len(set(map(str, ids))) != len(ids):
+            seen: set[str] = set()
+            twice = next(i for i in map(str, ids) if i in seen or seen.add(i))  # type: ignore[func-returns-value]
+            raise InputError(f"not a valid report: per_sample.{key} holds the id {twice!r} twice", path)
     for key, values in per_sample.items():
         if not isinstance(values, list):
             raise InputError(f"not a valid report: per_sample.{key} must be a list", path)
@@ -179,6 +198,13 @@ def _check_shape(data: dict[str, Any], path: object) -> None:
         columns = table.values() if isinstance(table, dict) else [table]
         if not all(isinstance(c, list) for c in columns):
             raise InputError(f"not a valid report: stats.{name} must hold lists", path)
+
+
+def _is_float_text(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def load_report(path: str | Path) -> Report:
