@@ -220,3 +220,18 @@ def test_data_that_is_no_list_and_a_file_gzipped_twice_say_so(tmp_path):
     twice.write_bytes(gzip.compress(gzip.compress(b'{"id": 1}\n')))
     with pytest.raises(InputError, match=r"t\.jsonl\.gz:1: is gzipped twice"):
         read_records(twice)
+
+
+def test_an_image_behind_a_folder_that_cannot_be_searched_is_no_image(tmp_path, monkeypatch):
+    """Path.is_file raises PermissionError there (Python 3.11) as a non-root user; it was exit 3."""
+    from pathlib import Path
+
+    from vlmeval.io import images
+
+    def denied(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "is_file", denied)
+    monkeypatch.setattr(Path, "stat", lambda self, **_: denied(self))
+    assert images.image_size(tmp_path / "a.png") is None and images.thumbnail(tmp_path / "a.png", 64, upright=True) is None
+    assert images.why_unreadable(tmp_path / "a.png").startswith("permission denied")

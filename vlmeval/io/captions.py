@@ -145,7 +145,9 @@ def load_captions(
     pred_index = index_ids(pred_file, ids, "prediction")
     inputs = [pred_file.input_entry()]
     warnings: list[str] = []
-    image_base = Path(images_dir) if images_dir else None
+    from vlmeval.io.images import images_folder
+
+    image_base = images_folder(images_dir)
 
     has_references = True
     if references is None:

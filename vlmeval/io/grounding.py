@@ -14,7 +14,7 @@ import numpy as np
 
 from vlmeval.errors import InputError, counted
 from vlmeval.io.fields import number_field, optional_str, record_id
-from vlmeval.io.images import image_size, resolve_image
+from vlmeval.io.images import image_size, images_folder, resolve_image, why_unreadable
 from vlmeval.io.join import index_ids, join_ids
 from vlmeval.io.readers import RecordFile, read_records
 
@@ -121,7 +121,7 @@ def load_grounding(
     pred_file = predictions if isinstance(predictions, RecordFile) else read_records(predictions)
     if not pred_file.records:
         raise InputError("no prediction records found", pred_file.path)
-    images_dir = Path(images_dir) if images_dir else None
+    images_dir = images_folder(images_dir)
     ids = [record_id(pred_file, i, rec) for i, rec in enumerate(pred_file.records)]
     pred_index = index_ids(pred_file, ids, "prediction")
     preds = [_prediction(pred_file, i, rec) for i, rec in enumerate(pred_file.records)]
@@ -167,14 +167,16 @@ def load_grounding(
             path = image_path
             size = image_size(path) if path is not None else None
             if size is None:
-                where = f"no 'width'/'height' and {'no image' if path is None else f'no readable image at {path}'}"
+                why = "" if path is None else why_unreadable(Path(path)) or "not an image Pillow can read"
+                where = f"no 'width'/'height' and {'no image' if path is None else f'no readable image at {path} ({why})'}"
                 raise ref_file.error(
                     r,
                     f"this box format needs the image size: {where} (pass --images DIR or add width/height)",
                 )
             w, h = size
-        if (w is not None and w <= 0) or (h is not None and h <= 0):
-            raise ref_file.error(r, "'width' and 'height' must be positive")
+        for name, side in (("width", w), ("height", h)):
+            if side is not None and not 0 < side <= MAX_SIDE:  # past it, smart_resize overflowed (1e200)
+                raise ref_file.error(r, f"'{name}' must be positive, in pixels up to {MAX_SIDE}, got {side:g}")
         width.append(np.nan if w is None else w)
         height.append(np.nan if h is None else h)
         scores.append(_scores(pred_file, p, pred_file.records[p]) if p >= 0 else None)
@@ -231,6 +233,9 @@ def _unique_ids(gt_file, section: str, ids: list, what: str) -> set:
             raise gt_file.error((section, i), f"duplicate {what} id {value!r}")
         seen.add(value)
     return seen
+
+
+MAX_SIDE = 2**31 - 1  # pixels: no image format stores a longer side
 
 
 def _finite(value) -> bool:

@@ -5,6 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def images_folder(value: str | Path | None) -> Path | None:
+    """``--images DIR`` as a folder, checked before any record is read (a file or a typo there would
+    otherwise surface as every image missing, or not at all where no size is needed)."""
+    if value is None or value == "":
+        return None
+    from vlmeval.errors import InputError
+
+    folder = Path(value)
+    try:
+        ok = folder.is_dir()
+    except OSError:
+        ok = False
+    if not ok:
+        why = why_unreadable(folder)
+        why = "no such folder" if why == "no such file" else why if why.startswith("permission") else "not a directory"
+        raise InputError(f"--images {folder}: {why} (give the folder the image paths are relative to)")
+    return folder
+
+
 def resolve_image(name: str | None, images_dir: Path | None, base: Path) -> Path | None:
     if not name:
         return None
@@ -14,6 +33,34 @@ def resolve_image(name: str | None, images_dir: Path | None, base: Path) -> Path
     return (images_dir or base) / path
 
 
+def why_unreadable(path: Path) -> str:
+    """What stands between ``path`` and an image, for a message: "" when it is a regular file."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "no such file"
+    except PermissionError:
+        return "permission denied: a folder on the way cannot be searched"
+    except OSError as exc:  # a link loop, a name too long
+        return exc.strerror or "cannot be read"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if not stat.S_ISREG(mode):
+        return "not a regular file: a pipe or device is never opened"
+    return ""
+
+
+def _regular_file(path: Path) -> bool:
+    """A FIFO would block the open; a folder, a missing file or one behind an unsearchable folder has no
+    image (``Path.is_file`` raises on the last)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def image_size(path: Path) -> tuple[int, int] | None:
     """(width, height) as stored (EXIF orientation is not applied: boxes are in stored pixels, as COCO's),
     or None when the file is missing or not an image."""
@@ -21,7 +68,7 @@ def image_size(path: Path) -> tuple[int, int] | None:
 
     from PIL import Image, UnidentifiedImageError
 
-    if not path.is_file():  # a FIFO would block the open; a folder or a missing file has no size
+    if not _regular_file(path):
         return None
     try:
         with warnings.catch_warnings():
@@ -53,7 +100,7 @@ def _bomb_size(path: Path) -> tuple[int, int]:
 def thumbnail(path: str | Path | None, max_side: int, *, upright: bool):
     """(RGB thumbnail, (stored width, stored height)) for a report, or None when there is no readable image.
     ``upright`` applies EXIF orientation; leave it off where boxes in stored pixels are drawn over it."""
-    if not path or not Path(path).is_file():  # missing, a folder, or a FIFO (whose open would block)
+    if not isinstance(path, (str, Path)) or not path or not _regular_file(Path(path)):
         return None
     from PIL import Image, ImageOps
 
