@@ -124,6 +124,24 @@ def test_closed_stdout_keeps_the_gates_exit_code(tmp_path):
     assert failed.returncode == 1 and "gate failed" in failed.stderr
 
 
+@pytest.mark.parametrize("redirect, gate, code", [
+    ("2>&-", "CIDEr=0", 0),  # stderr closed: Python has no sys.stderr, Rich exited 1 (the gate-failed code)
+    ("2>&-", "CIDEr=9", 1),
+    ("2>&1 | true", "CIDEr=0", 0),  # stderr a pipe nobody reads
+    ("> /dev/full", "CIDEr=0", 2),  # stdout full: one sentence, exit 2 (was an internal error, exit 3)
+])
+def test_diagnostics_and_results_streams_that_fail_keep_the_exit_code(tmp_path, redirect, gate, code):
+    out = tmp_path / "r.json"
+    command = " ".join(f"'{a}'" for a in [sys.executable, "-m", "vlmeval", "caption", CAPTION_JSONL, *FAST,
+                                           "--min", gate, "--out", out])  # fmt: skip
+    shell = f"{command} {redirect}; exit ${{PIPESTATUS[0]}}"
+    done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == code, done.stderr
+    assert out.exists() and "Traceback" not in done.stderr and "internal error" not in done.stderr
+    if code == 2:
+        assert "cannot write the results to stdout: No space left on device" in done.stderr
+
+
 def test_a_terminal_that_cannot_encode_degrades(tmp_path):
     preds = write_jsonl(tmp_path / "p.jsonl", _records(3) + [{"id": 9, "prediction": "ein Hund · 犬", "references": ["a dog"]}])
     result = _process("caption", preds, *FAST, "--failures", "4", "--out", tmp_path / "r.json",

@@ -454,4 +454,5 @@ def _root(
 
 def main() -> None:
     console.utf8_or_escaped()
+    console.diagnostics_never_fail()
     app()

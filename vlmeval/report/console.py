@@ -65,9 +65,15 @@ class printing:
         return self
 
     def __exit__(self, kind, exc, tb) -> bool:
-        if kind is not None and issubclass(kind, BrokenPipeError):
+        if kind is not None and issubclass(kind, OSError):
+            # what is still buffered goes nowhere, also at exit; a full disk is one sentence (exit 2), a
+            # closed reader no error at all
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return True
+            if issubclass(kind, BrokenPipeError):
+                return True
+            from vlmeval.errors import VlmevalError
+
+            raise VlmevalError(f"cannot write the results to stdout: {exc.strerror or exc}") from None
         return False
 
 
@@ -140,6 +146,47 @@ def warn(messages: list[str], quiet: bool) -> None:
 def note(message: str) -> None:
     """One plain line on stderr (where the report went, a W&B run, a failed gate)."""
     sys.stderr.write(one_line(message) + "\n")
+
+
+class _Diagnostics:
+    """stderr, where a closed or full stream loses the diagnostics, never the run: a write that fails sends
+    the rest to /dev/null (Rich would exit 1, the gate-failed code, on a broken stderr pipe)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except (OSError, ValueError):
+            self._drop()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except (OSError, ValueError):
+            self._drop()
+
+    def _drop(self) -> None:
+        null = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+        try:
+            os.dup2(null.fileno(), 2)
+        except OSError:
+            pass
+        self._stream = null
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def diagnostics_never_fail() -> None:
+    """stderr as ``_Diagnostics``; a closed fd 2 (``2>&-``: sys.stderr is None) as /dev/null."""
+    stream = sys.stderr
+    if stream is None:
+        stream = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+    if not isinstance(stream, _Diagnostics):
+        sys.stderr = _Diagnostics(stream)
 
 
 def utf8_or_escaped() -> None:
