@@ -309,7 +309,7 @@ def report(
 ) -> None:  # fmt: skip
     """Print a saved report; write it as HTML; log it to W&B. Several reports: the run table (as compare)."""
     from vlmeval.report.report import load_report
-    from vlmeval.run import output_path
+    from vlmeval.run import check_not_read, output_path
 
     _check_format(fmt)
     if (run_id is not None or step is not None) and not to_wandb:
@@ -325,6 +325,8 @@ def report(
         return _show_comparison(compare_runs([load_report(p) for p in paths], paths, force=force), fmt, html_out, quiet)
     path = paths[0]
     loaded = load_report(path)
+    if html_out is not None:  # the page reads the failure rows' images: none of them may be the page
+        check_not_read(html_out, [row.get("image") for row in loaded.failures], flag="--html")
     _print_report(loaded, fmt, verbose, path)
     if html_out is not None:
         from vlmeval.report.html import write_html
@@ -382,7 +384,7 @@ def compare(
     from vlmeval.report import compare as paired
     from vlmeval.report.report import load_report, write_json_atomic
     from vlmeval.report.runs import blind_gain, compare_runs, comparison_kind
-    from vlmeval.run import output_path
+    from vlmeval.run import distinct_outputs, output_path
 
     _check_format(fmt)
     kind = comparison_kind(len(reports), runs=runs, blind=blind is not None, gated=bool(max_drop), html=bool(html_out))
@@ -391,6 +393,7 @@ def compare(
     sources = dict(zip(roles, given))
     out_path = output_path(out, "vlmeval-compare.json", sources)
     html_path = None if html_out is None else output_path(html_out, "vlmeval-runs.html", sources, flag="--html")
+    distinct_outputs({"--out": out_path, "--html": html_path})
     paired.check_settings(test, resamples, trials, seed)
     loaded = [load_report(p) for p in given]
     settings = {"resamples": resamples, "trials": trials, "seed": seed, "force": force, "test": test}

@@ -223,14 +223,23 @@ def output_path(given: str | Path | None, default: str, inputs: dict[str, Path],
     return path
 
 
-def check_not_read(output: Path, read: list[str | None]) -> None:
+def check_not_read(output: Path, read: list, flag: str = "--out") -> None:
     """An existing output is none of the files a run read (images found through the records)."""
     if not output.exists():
         return
     name = output.name
     for other in read:
-        if other and Path(other).name == name and _same_file(output, Path(other)):
-            raise VlmevalError(f"--out {output} is also an input (an image the run read): writing it would destroy it")
+        if isinstance(other, str) and other and Path(other).name == name and _same_file(output, Path(other)):
+            raise VlmevalError(f"{flag} {output} is also an input (an image the run read): writing it would destroy it")
+
+
+def distinct_outputs(outputs: dict[str, Path | None]) -> None:
+    """Two outputs of one command are two files: the second written would replace the first."""
+    given = [(flag, path) for flag, path in outputs.items() if path is not None]
+    for k, (flag, path) in enumerate(given):
+        for other_flag, other in given[k + 1 :]:
+            if _same_file(path, other):
+                raise VlmevalError(f"{flag} and {other_flag} are the same file ({path}): give each its own path")
 
 
 def _inside(path: Path, folder: Path) -> bool:

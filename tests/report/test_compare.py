@@ -144,3 +144,23 @@ def test_a_drop_gate_no_shared_sample_can_measure_fails(cli, tmp_path):
     assert _report(tmp_path, "c.json")["gates"] == [
         {"metric": "mean_iou", "max_drop": 0.01, "drop": None, "p": None, "passed": False}
     ]
+
+
+def test_two_outputs_of_one_command_are_two_files(cli, tmp_path):
+    assert cli("caption", CAPTION_JSONL, "--metrics", "Bleu", "--out", "a.json", "--quiet").exit_code == 0
+    result = cli("compare", "a.json", "a.json", "a.json", "--out", "same.out", "--html", "same.out")
+    assert result.exit_code == 2 and "--out and --html are the same file" in result.stderr
+    assert not (tmp_path / "same.out").exists()
+
+
+def test_the_html_page_is_none_of_the_images_it_shows(cli, tmp_path):
+    import shutil
+
+    image = tmp_path / "img.jpg"
+    shutil.copy(FIXTURES / "grounding" / "images" / "000000117645.jpg", image)
+    write_jsonl(tmp_path / "g.jsonl", [{"id": 1, "prediction": "[0, 0, 5, 5]", "gt_boxes": [[10, 10, 50, 50]], "image": "img.jpg"}])
+    assert cli("grounding", "g.jsonl", "--failures", "1", "--out", "g.json", "--quiet").exit_code == 0
+    before = image.read_bytes()
+    result = cli("report", "g.json", "--html", "img.jpg")
+    assert result.exit_code == 2 and "--html img.jpg is also an input" in result.stderr
+    assert image.read_bytes() == before
