@@ -6,7 +6,8 @@ Sources, open-compass/VLMEvalKit at commit e8e78f05f3080fe28154f2130321f17951c3b
 - ``vlmeval/dataset/utils/multiple_choice.py``: ``build_choices``, ``prefetch_answer``,
   ``extract_answer_from_item``, ``eval_vanilla``, ``prefetch_circular_group``, ``mcq_circular_eval``
   (exact-matching mode: ``model=None``, no judge);
-- ``vlmeval/dataset/utils/yorn.py``: ``YOrN_Extraction``, ``MME_rating``, ``POPE_rating``'s F1;
+- ``vlmeval/dataset/utils/yorn.py``: ``YOrN_Extraction``, ``MME_rating``, ``POPE_rating`` (its F1, and its split of
+  comma-joined categories);
   ``vlmeval/smp/misc.py``: ``process_punctuation``;
 - ``vlmeval/dataset/refcoco.py``: ``RefCOCODataset._parse_prediction``, ``_to_absolute``, ``_compute_iou``
   (its RefCOCO scorer: the magnitude rule vlmeval's ``--box-format auto`` reproduces).
@@ -270,6 +271,23 @@ def pope_f1(y_true, y_pred):
     recall = tp / (tp + fn) if (tp + fn) != 0 else 0
     f1_score = 2 * (precision * recall) / (precision + recall) if (precision + recall) != 0 else 0
     return f1_score, precision, recall
+
+
+def POPE_rating(rows):
+    """POPE_rating (e8e78f0 vlmeval/dataset/utils/yorn.py) on rows {"answer", "extracted", "score",
+    "category"}: a comma-joined category is split and the row exploded into each (``str.split(',')``,
+    ``explode``) before the Overall and the per-split numbers; {split: (F1, acc, precision, recall)} in percent."""
+    exploded = [{**r, "category": c} for r in rows for c in (r["category"].split(",") if isinstance(r["category"], str) else [r["category"]])]
+
+    def rate(sub):
+        f1, precision, recall = pope_f1([1 if r["answer"] == "Yes" else 0 for r in sub],
+                                        [1 if r["extracted"] == "Yes" else 0 for r in sub])  # fmt: skip
+        return f1 * 100, sum(r["score"] for r in sub) / len(sub) * 100, precision * 100, recall * 100
+
+    out = {"Overall": rate(exploded)}
+    for c in {r["category"] for r in exploded if not _isna(r["category"])}:
+        out[c] = rate([r for r in exploded if r["category"] == c])
+    return out
 
 
 def MME_rating(rows):

@@ -137,6 +137,35 @@ def test_vlmevalkit_rule_equals_pope_rating_and_mme_rating(cli, tmp_path):
     assert m["mme_cognition"] == pytest.approx(ref["reasoning"], abs=1e-9)
 
 
+def test_comma_joined_pope_categories_count_in_each_as_pope_rating_counts_them(cli, tmp_path):
+    """VLMEvalKit's POPE file keeps a question several splits share once, its category the splits joined;
+    POPE_rating explodes it into each split and into the overall numbers."""
+    import random
+
+    rng = random.Random(5)
+    splits = ["adversarial", "popular", "random"]
+    rows = []
+    for i in range(300):
+        joined = ",".join(sorted(rng.sample(splits, rng.choice([1, 1, 2, 3]))))
+        answer = rng.choice(["yes", "no"])
+        prediction = rng.choice(["Yes", "No", "Yes, there is.", "No, there isn't.", "I am not sure"])
+        rows.append({"id": i, "prediction": prediction, "answer": answer, "category": joined})
+    path = write_jsonl(tmp_path / "pope.jsonl", rows)
+    report = _run(cli, tmp_path, path, "--rule", "vlmevalkit")
+    extracted, hits = ovk.yorn_scores([r["answer"].capitalize() for r in rows], [r["prediction"] for r in rows])
+    ref = ovk.POPE_rating([{"answer": r["answer"].capitalize(), "extracted": e, "score": h, "category": r["category"]}
+                           for r, e, h in zip(rows, extracted, hits)])  # fmt: skip
+    m = report["metrics"]
+    assert (m["f1"], m["accuracy"], m["precision"], m["recall"]) == pytest.approx(ref["Overall"], abs=1e-9)
+    for split in splits:
+        got = report["breakdown"]["category"][split]
+        assert (got["f1"], got["accuracy"], got["precision"], got["recall"]) == pytest.approx(ref[split], abs=1e-9)
+    assert set(report["breakdown"]["category"]) == set(splits)
+    joined = sum("," in r["category"] for r in rows)
+    assert report["counts"]["multi_category_record"] == joined and report["counts"]["records"] == 300
+    assert any("comma-joined" in w for w in report["warnings"])
+
+
 def test_mme_score_equals_calculation_py(cli, tmp_path):
     data = read_yesno_records(MME)
     ref = omme.calculate_metrics().process_result(_mme_lines(data))

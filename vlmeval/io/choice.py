@@ -445,7 +445,32 @@ def read_yesno_records(path: str | Path) -> YesNoData:
         images.append(_label(fields, i, rec, "image" if "image" in rec else "image_path"))
         questions.append(_label(fields, i, rec, "question"))
     counts, warnings = _finish(rf, fields, ids, preds)
-    return YesNoData(ids, preds, answers, cats, images, questions, [rf.input_entry()], counts, warnings)
+    data = YesNoData(ids, preds, answers, cats, images, questions, [rf.input_entry()], counts, warnings)
+    return _one_sample_per_category(data) if any(c and "," in c for c in cats) else data
+
+
+def _one_sample_per_category(data: YesNoData) -> YesNoData:
+    """VLMEvalKit's POPE file keeps a question the three POPE splits share once, its category the splits
+    joined ("adversarial,popular,random"), and its POPE_rating counts it once in each (``str.split(',')``,
+    ``explode``): so per split, as POPE's evaluate.py runs on each split's own file, and in the overall
+    numbers. Here such a record is one sample per category, id ``ID/CATEGORY``."""
+    ids, preds, answers, cats, images, questions = [], [], [], [], [], []
+    joined = 0
+    for k, category in enumerate(data.categories):
+        parts = list(dict.fromkeys(c for c in category.split(",") if c)) if category and "," in category else [category]
+        joined += len(parts) > 1
+        for part in parts or [category]:
+            ids.append(data.ids[k] if len(parts) == 1 else f"{data.ids[k]}/{part}")
+            cats.append(part)
+            for out, column in ((preds, data.predictions), (answers, data.answers), (images, data.images),
+                                (questions, data.questions)):  # fmt: skip
+                out.append(column[k])
+    counts = {**data.counts, "scored": len(ids), "multi_category_record": joined}
+    warnings = [*data.warnings, (
+        f"{counted(joined, 'record')} {'belongs' if joined == 1 else 'belong'} to several categories "
+        "(comma-joined, as in VLMEvalKit's POPE file): each is scored once in each category, as VLMEvalKit's "
+        "POPE_rating counts it, in the breakdown and in the overall numbers (ids ID/CATEGORY)")]
+    return YesNoData(ids, preds, answers, cats, images, questions, data.inputs, counts, warnings)
 
 
 _YES_NO = {"yes": "yes", "no": "no", "Yes": "yes", "No": "no", "YES": "yes", "NO": "no"}
