@@ -176,3 +176,14 @@ def test_broken_model_folder_is_one_sentence(cli, tmp_path, records):
     result = cli("caption", data, "--metrics", "BERTScore", "--bertscore-model", folder)
     assert result.exit_code == 2
     assert "cannot load the BERTScore model" in result.output and "Traceback" not in result.output
+
+
+def test_a_baseline_file_is_read_as_bert_score_reads_it():
+    """pd.read_csv(...).iloc[layer]: blank lines skipped (counting one gave the later layers their
+    neighbour's baseline), quoted numbers read."""
+    from vlmeval.metrics.bertscore import read_baseline
+
+    text = 'LAYER,P,R,F\n0,0.1,0.2,0.3\n1,0.11,0.21,0.31\n\n2,"0.12",0.22,0.32\n'
+    assert np.allclose(read_baseline(text, 2), [0.12, 0.22, 0.32], atol=1e-7)
+    with pytest.raises(ValueError, match="no P,R,F row for layer 3"):
+        read_baseline(text, 3)

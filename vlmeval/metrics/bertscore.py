@@ -207,7 +207,11 @@ def read_baseline(text: str, layer: int) -> np.ndarray:
     """The (P, R, F) row of ``layer`` in a bert_score baseline file (CSV: LAYER,P,R,F; row = layer index).
     A file without that row, with values that are not numbers, or with a baseline of 1 (rescaling divides
     by 1 - b) is a ValueError saying so."""
-    rows = [line.split(",") for line in text.strip().splitlines()[1:]]
+    import csv
+
+    # as bert_score reads it, pd.read_csv(...).iloc[layer]: rows by position after the header, blank lines
+    # skipped (counting one shifted every later layer onto its neighbour's baseline), quoted numbers read
+    rows = [row for row in csv.reader(text.splitlines()) if any(cell.strip() for cell in row)][1:]
     if not 0 <= layer < len(rows) or len(rows[layer]) < 4:
         raise ValueError(f"it has no P,R,F row for layer {layer} (a bert_score baseline: LAYER,P,R,F per line)")
     try:
