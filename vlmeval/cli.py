@@ -251,10 +251,15 @@ def _finish(report, gates, out: Path, common: dict[str, Any]) -> None:
     if gate_error is not None:
         raise gate_error
     _print_report(report, common["format"], common["verbose"], out)
+    wandb_error = None
     if wandb:
-        where = log_to_wandb(report, out)
-        if not quiet:
-            console.note(f"logged to W&B{f' ({where})' if where else ''}")
+        try:
+            where = log_to_wandb(report, out)
+        except VlmevalError as exc:  # said after the gates: a failed gate still says so, and exits 1
+            wandb_error = exc
+        else:
+            if not quiet:
+                console.note(f"logged to W&B{f' ({where})' if where else ''}")
     failed = failed_gates(report)
     if failed:
         if not quiet:
@@ -262,7 +267,11 @@ def _finish(report, gates, out: Path, common: dict[str, Any]) -> None:
                 f"{g['metric']} {g['value']:.4g} (needs {g['op']} {g['threshold']:g})" for g in failed
             )
             console.note(f"gate failed: {detail}")
+        if wandb_error is not None:
+            console.error(str(wandb_error))
         raise typer.Exit(code=1)
+    if wandb_error is not None:
+        raise wandb_error
 
 
 def _print_report(report, fmt: str, verbose: bool, path: Path) -> None:

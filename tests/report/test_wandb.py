@@ -130,6 +130,40 @@ def test_wandb_failure_keeps_the_report_and_exits_2(cli, wandb_env, monkeypatch)
     assert os.environ["WANDB_MODE"] == "online"
 
 
+def test_a_failed_gate_still_says_so_and_exits_1_when_wandb_fails_too(cli, wandb_env, monkeypatch):
+    """The retry command keeps the options that placed the run (a checkpoint of a series)."""
+    monkeypatch.setenv("WANDB_MODE", "online")
+    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("HOME", str(wandb_env))
+    monkeypatch.setenv("WANDB_API_KEY", "a" * 40)
+    monkeypatch.setenv("WANDB_INIT_TIMEOUT", "5")
+    result = cli("caption", CAPTION_JSONL, "--metrics", "Bleu", "--min", "Bleu_4=0.99", "--wandb", "--out", "r.json")
+    assert result.exit_code == 1
+    assert "gate failed: Bleu_4" in result.stderr and "W&B logging failed" in result.stderr
+    assert cli("caption", CAPTION_JSONL, "--metrics", "Bleu", "--out", "r.json", "--quiet").exit_code == 0
+    result = cli("report", "r.json", "--to-wandb", "--run-id", "series-1", "--step", "3")
+    assert result.exit_code == 2 and "retry with `vlmeval report r.json --to-wandb --run-id series-1 --step 3`" in result.stderr
+
+
+def test_histograms_skip_unscored_samples_and_a_part_is_not_a_run(cli, wandb_env, monkeypatch):
+    """A report read back holds null for a sample a metric did not score: the histogram has the others. A
+    --shard part is refused, as --wandb --shard is."""
+    from tests.conftest import write_jsonl
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    records = [{"id": 0, "prediction": "[1, 1, 5, 5]", "gt_boxes": []}]
+    records += [{"id": i, "prediction": "[1, 1, 5, 5]", "gt_boxes": [[1, 1, 4 + i, 5]]} for i in range(1, 9)]
+    write_jsonl(wandb_env / "g.jsonl", records)
+    assert cli("grounding", "g.jsonl", "--out", "g.json", "--quiet").exit_code == 0
+    assert json.loads((wandb_env / "g.json").read_text())["per_sample"]["mean_iou"][0] is None
+    assert cli("report", "g.json", "--to-wandb", "--format", "json").exit_code == 0
+    run_file = next((wandb_env / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert "per_sample/mean_iou" in _summary(read_records(run_file))
+    assert cli("grounding", "g.jsonl", "--shard", "1/2", "--out", "part.json", "--quiet").exit_code == 0
+    result = cli("report", "part.json", "--to-wandb")
+    assert result.exit_code == 2 and "part 1 of 2 of a sharded run: log the merged report" in result.stderr
+
+
 def test_wandb_flag_on_a_task_logs_images_with_box_overlays(cli, wandb_env, monkeypatch):
     """`vlmeval grounding --wandb`: the failures table carries each image with its boxes as W&B overlays."""
     from tests.conftest import FIXTURES, write_jsonl

@@ -35,7 +35,18 @@ def log_report(
         raise MissingDependency("W&B logging needs wandb: pip install 'vlmeval[wandb]'") from None
     import os
 
-    retry = f"the report is safe at {report_path}; retry with `vlmeval report {report_path} --to-wandb`"
+    if report.shard:
+        raise VlmevalError(
+            f"{report_path} is part {report.shard.get('index')} of {report.shard.get('count')} of a sharded run: log "
+            "the merged report (vlmeval merge PART.json ... --out MERGED.json), not a part"
+        )
+    import shlex
+
+    again = [f"--{flag} {shlex.quote(str(value))}" for flag, value in (("project", project), ("entity", entity),
+             ("run-name", run_name), ("run-id", run_id), ("step", step)) if value is not None]  # fmt: skip
+    again += [f"--tags {shlex.quote(t)}" for t in tags or []]
+    retry = (f"the report is safe at {report_path}; retry with "
+             f"`vlmeval report {shlex.quote(str(report_path))} --to-wandb{''.join(' ' + a for a in again)}`")  # fmt: skip
     if os.environ.get("WANDB_MODE", "").lower() not in ("offline", "dryrun", "disabled"):
         retry += ", or log offline (WANDB_MODE=offline) and `wandb sync` later"
     config = {
@@ -61,8 +72,9 @@ def log_report(
         run.summary.update(summary)
         logged = {}
         for key, values in report.per_sample.items():
-            if key in report.metrics and values and isinstance(values[0], (int, float)):
-                finite = [v for v in values[:HISTOGRAM_LIMIT] if v is not None and math.isfinite(v)]
+            if key in report.metrics and values:  # a report read back holds null where a sample was not scored
+                finite = [v for v in values[:HISTOGRAM_LIMIT]
+                          if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]  # fmt: skip
                 if finite:
                     # wandb.Histogram's own np.histogram, on halves: two finite floats' range can overflow
                     # (-1e308..1e308) and halving is exact, so the bins are the same
@@ -87,7 +99,7 @@ def log_report(
         if logged:
             run.log(logged, step=step)
         artifact = wandb.Artifact(f"vlmeval-{report.task}-report", type="vlmeval-report")
-        artifact.add_file(str(report_path), name="report.json")
+        artifact.add_file(str(report_path), name="report.json.gz" if str(report_path).endswith(".gz") else "report.json")
         run.log_artifact(artifact)
         where = getattr(run, "dir", "") or ""
         run.finish()
@@ -176,6 +188,12 @@ def _picture(wandb, task: str, row: dict):
 
 
 def _cell(value):
+    """A failure row's value as a table cell: text and numbers as they are, lists (references) as JSON."""
     if isinstance(value, (str, int, float)) or value is None:
         return value
-    return str(value)
+    import json
+
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
