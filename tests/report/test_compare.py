@@ -164,3 +164,45 @@ def test_the_html_page_is_none_of_the_images_it_shows(cli, tmp_path):
     result = cli("report", "g.json", "--html", "img.jpg")
     assert result.exit_code == 2 and "--html img.jpg is also an input" in result.stderr
     assert image.read_bytes() == before
+
+
+def test_a_narrow_terminal_folds_the_names_and_keeps_the_numbers_whole(cli, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    assert cli("caption", CAPTION_JSONL, "--metrics", "Bleu,CIDEr", "--bootstrap", "20", "--out", "r.json",
+               "--quiet").exit_code == 0  # fmt: skip
+    report = _report(tmp_path, "r.json")
+    shown = subprocess.run([sys.executable, "-m", "vlmeval", "report", str(tmp_path / "r.json")], capture_output=True,
+                           text=True, cwd=ROOT, env={**os.environ, "COLUMNS": "40"}).stdout  # fmt: skip
+    assert "…" not in shown.split("\n\n")[0]
+    for key, (low, high) in report["ci"].items():
+        assert f"[{low:.4f}, {high:.4f}]" in shown, key
+    assert f"{report['metrics']['CIDEr']:.4f}" in shown
+
+
+def test_an_undefined_metric_has_no_interval_and_no_test(cli, tmp_path):
+    """CHAIR_i where no caption names an object is 0/0: no value, so no interval (it was [0, 0]) and, in a
+    comparison, no delta, interval or p-value (approximate randomisation gave 0.0001)."""
+    refs = ["A woman stands in the dining area at the table.", "A room with chairs, a table, and a woman in it."]
+    nothing = [{"id": f"139-{k}", "image_id": 139, "prediction": "it is a nice picture.", "references": refs} for k in range(6)]
+    named = [{**r, "prediction": "a woman at a table with a dog."} for r in nothing]
+    write_jsonl(tmp_path / "none.jsonl", nothing)
+    write_jsonl(tmp_path / "named.jsonl", named)
+    chair = ("--metrics", "CHAIR,Bleu", "--chair-variant", "original", "--instances",
+             FIXTURES / "detection" / "instances_val2017_mini.json", "--bootstrap", "30", "--quiet")  # fmt: skip
+    assert cli("caption", "none.jsonl", *chair, "--out", "none.json").exit_code == 0
+    assert cli("caption", "named.jsonl", *chair, "--out", "named.json").exit_code == 0
+    report = _report(tmp_path, "none.json")
+    assert report["metrics"]["CHAIR_i"] is None and "CHAIR_i" not in report["ci"] and "Bleu_1" in report["ci"]
+    assert any("no bootstrap interval for CHAIR_i" in w for w in report["warnings"])
+    result = cli("compare", "none.json", "named.json", "--bootstrap", "30", "--trials", "30", "--out", "c.json")
+    assert result.exit_code == 0, result.stderr
+    assert _report(tmp_path, "c.json")["metrics"]["CHAIR_i"] == {
+        "base": None, "new": _report(tmp_path, "named.json")["metrics"]["CHAIR_i"], "delta": None, "ci": [None, None],
+        "p_paired_bootstrap": None, "p_approx_randomization": None,
+    }  # fmt: skip
+    assert "nan" not in result.stdout

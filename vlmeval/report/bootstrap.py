@@ -15,6 +15,7 @@ systems with probability 1/2; p = (count + 1) / (trials + 1).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -185,6 +186,8 @@ def paired_tests(base: Estimator, new: Estimator, resamples: int, trials: int, s
     ones = np.ones((1, n))
     b_score = float(base.on_weights(ones)[0])
     n_score = float(new.on_weights(ones)[0])
+    if np.isnan(b_score) or np.isnan(n_score):  # an undefined side (CHAIR_i without objects): no test either
+        return PairedResult(b_score, n_score, math.nan, [math.nan, math.nan], math.nan, math.nan)
     diff = abs(b_score - n_score)
     b_s, n_s = [], []
     for block in resample_blocks(seed, n, resamples):
@@ -278,12 +281,21 @@ def add_intervals(report, resamples: int, seed: int, runtime: dict[str, Any] | N
     """``report.ci`` for every metric that has an estimator; the signature records how."""
     from vlmeval import __version__
 
+
     groups, missing = estimators_for(report, runtime)
+    undefined = [k for k, v in report.metrics.items() if v is None or (isinstance(v, float) and math.isnan(v))]
     for group, estimators in groups.items():
         n = len(report.per_sample[group])
-        if n == 0:
+        # a metric with no value (CHAIR_i where no caption names an object) has no interval either
+        estimators = {k: e for k, e in estimators.items() if k not in undefined}
+        if n == 0 or not estimators:
             continue
         report.ci.update(confidence_intervals(estimators, n, resamples, seed))
+    if any(k in undefined for e in groups.values() for k in e):
+        report.warnings.append(
+            f"no bootstrap interval for {', '.join(k for k in undefined if any(k in e for e in groups.values()))}: "
+            "the metric itself is undefined on these samples"
+        )
     tag = f"|ci:pct95-bs{resamples}-seed{seed}|v:{__version__}"
     for key in report.ci:
         if key in report.signature:

@@ -21,10 +21,10 @@ def data(text: object, style: str = "") -> Text:
 
 
 def format_value(value: float | None, scale: str = "", digits: int | None = None) -> str:
-    if value is None:
+    if value is None or value != value:  # None, or NaN: no value
         return "n/a"
-    if scale == "count":
-        return f"{int(value)}"
+    if scale == "count":  # a count; its interval's percentile bounds may fall between two
+        return f"{int(value)}" if float(value).is_integer() else f"{value:.3f}".rstrip("0")
     if digits is not None:
         return f"{value:.{digits}f}"
     if scale == "0-100":
@@ -40,19 +40,26 @@ def _digits(task: str, key: str) -> int | None:
 
 
 def metrics_table(report: Report) -> Table:
-    table = Table(title=f"vlmeval {report.task}", title_justify="left", show_edge=False, header_style="bold")
-    table.add_column("Metric", no_wrap=True)
-    table.add_column("Score", justify="right", no_wrap=True)
-    table.add_column("Scale", no_wrap=True, style="dim")
-    if report.ci:
-        table.add_column("95% CI", justify="right", no_wrap=True)
+    """On a narrow terminal the metric names fold; the numbers never shrink to an ellipsis."""
+    rows = []
     for key, value in report.metrics.items():
         scale = report.scale.get(key, "")
         row = [data(key), metric_text(report.task, key, value, scale), scale]
         if report.ci:
-            interval = report.ci.get(key)
-            row.append(Text(interval_text(interval, scale)))
-        table.add_row(*row)
+            row.append(interval_text(report.ci.get(key), scale))
+        rows.append(row)
+
+    def widest(k: int, header: str) -> int:
+        return max([len(header), *(len(str(r[k])) for r in rows)])
+
+    table = Table(title=f"vlmeval {report.task}", title_justify="left", show_edge=False, header_style="bold")
+    table.add_column("Metric", overflow="fold")
+    table.add_column("Score", justify="right", no_wrap=True, min_width=widest(1, "Score"))
+    table.add_column("Scale", no_wrap=True, style="dim", min_width=widest(2, "Scale"))
+    if report.ci:
+        table.add_column("95% CI", justify="right", no_wrap=True, min_width=widest(3, "95% CI"))
+    for row in rows:
+        table.add_row(*row[:3], *(Text(r) for r in row[3:]))
     return table
 
 
@@ -223,14 +230,23 @@ def comparison_table(comparison, base_name: str, new_name: str) -> Table:
     for key, row in comparison.rows.items():
         table.add_row(
             data(key),
-            f"{row['base']:.4f}",
-            f"{row['new']:.4f}",
-            f"{row['delta']:+.4f}",
-            Text(f"[{row['ci'][0]:+.4f}, {row['ci'][1]:+.4f}]"),
-            f"{row['p_paired_bootstrap']:.4f}",
-            f"{row['p_approx_randomization']:.4f}",
+            _number(row["base"], "{:.4f}"),
+            _number(row["new"], "{:.4f}"),
+            _number(row["delta"], "{:+.4f}"),
+            Text(_interval(row["ci"])),
+            _p_text(row["p_paired_bootstrap"]),
+            _p_text(row["p_approx_randomization"]),
         )
     return table
+
+
+def _number(value: float | None, form: str) -> str:
+    """A comparison's number; n/a where a side has none (an undefined metric)."""
+    return "n/a" if value is None or value != value else form.format(value)
+
+
+def _interval(ci) -> str:
+    return "n/a" if not ci or any(v is None or v != v for v in ci) else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"
 
 
 def _meta_text(value: object) -> str:
@@ -240,7 +256,7 @@ def _meta_text(value: object) -> str:
 
 
 def _p_text(p: float | None) -> str:
-    return "–" if p is None else f"{p:.4f}"
+    return "–" if p is None or p != p else f"{p:.4f}"
 
 
 def runs_tables(comparison) -> list[Table]:
@@ -293,8 +309,8 @@ def blind_table(comparison) -> Table:
     table = _metric_rows(title, ("Metric", "Full", "Blind", "Gain", "95% CI of gain", "p", "Significant"))
     for key, row in comparison.gain.items():
         table.add_row(
-            data(key), f"{row['full']:.4f}", f"{row['blind']:.4f}", f"{row['delta']:+.4f}",
-            Text(f"[{row['ci'][0]:+.4f}, {row['ci'][1]:+.4f}]"), _p_text(row["p"]),
+            data(key), _number(row["full"], "{:.4f}"), _number(row["blind"], "{:.4f}"),
+            _number(row["delta"], "{:+.4f}"), Text(_interval(row["ci"])), _p_text(row["p"]),
             "yes" if row["significant"] else Text("no", style="bold yellow"),
         )  # fmt: skip
     return table

@@ -265,6 +265,7 @@ def evaluate_grounding(
     if "parse_failures" in keys:
         metrics["parse_failures"] = parse_failures
         per_sample["parse_failures"] = (~parsed).astype(np.int64).tolist()
+        sigs["parse_failures"] = signature("ParseFailures", {"box": box_format, "of": "predictions"})
     sigs["failure_rate"] = signature(
         "failure-rate", {"failed": f"iou<{iou:g}", "box": box_format, "types": ",".join(GROUNDING_TYPES)}
     )
