@@ -104,8 +104,10 @@ def load(values: dict[str, Any]):
             raise VlmevalError("a score matrix needs --queries, --items and --relevance")
         return load_scores(source, values["queries"], values["items"], values["relevance"])
     if values.get("queries") or values.get("items") or values.get("relevance"):
+        name = getattr(source, "name", str(source))
         raise VlmevalError(
-            "ranked lists carry their own queries and relevance: drop --queries/--items/--relevance"
+            f"{name} is read as ranked lists (a score matrix is a .npy file, numpy.save), and ranked lists "
+            "carry their own queries and relevance: give a .npy matrix, or drop --queries/--items/--relevance"
         )
     return load_ranked(source)
 
