@@ -238,3 +238,13 @@ def test_xlsx_with_a_stale_dimension_tag_reads_every_row(tmp_path):
                 assert n == 1
             dst.writestr(item, data)
     assert len(read_choice_records(stale).ids) == 10
+
+
+def test_a_pandas_parquet_with_questions_of_different_option_counts(tmp_path):
+    """pandas writes the options dicts as one struct of every letter: a question's missing letters are null."""
+    import pandas as pd
+
+    path = tmp_path / "p.parquet"
+    pd.DataFrame({"id": [1, 2], "prediction": ["A", "C"], "answer": ["A", "C"],
+                  "options": [{"A": "x", "B": "y"}, {"A": "x", "B": "y", "C": "z"}]}).to_parquet(path)  # fmt: skip
+    assert read_choice_records(path).options == [{"A": "x", "B": "y"}, {"A": "x", "B": "y", "C": "z"}]

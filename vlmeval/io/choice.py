@@ -225,7 +225,8 @@ def _options(rf: RecordFile, i: int, value: Any) -> dict[str, str]:
         for key in sorted(value, key=str):
             if not (isinstance(key, str) and len(key) == 1 and key in LETTERS):
                 raise rf.error(i, f"option keys must be capital letters A-Z, got {key!r}")
-            out[key] = value[key]
+            if value[key] is not None:  # a null option is no option (Parquet fills a struct's missing letters)
+                out[key] = value[key]
     elif isinstance(value, list):
         if len(value) > 26:
             raise rf.error(i, f"at most 26 options, got {len(value)}")
