@@ -235,3 +235,14 @@ def test_an_image_behind_a_folder_that_cannot_be_searched_is_no_image(tmp_path, 
     monkeypatch.setattr(Path, "stat", lambda self, **_: denied(self))
     assert images.image_size(tmp_path / "a.png") is None and images.thumbnail(tmp_path / "a.png", 64, upright=True) is None
     assert images.why_unreadable(tmp_path / "a.png").startswith("permission denied")
+
+
+def test_a_csv_id_written_as_a_whole_float_is_the_integer(tmp_path):
+    """pandas writes an int id column holding a NaN as 1.0, 2.0: in CSV/TSV that reads as 1, 2, as a JSON
+    1.0 does; other text stays as it is."""
+    from vlmeval.io.fields import record_id
+
+    path = tmp_path / "p.csv"
+    path.write_text("id,prediction\n1.0,a\n1.5,b\nv2.0,c\n007.00,d\n")
+    rf = read_records(path)
+    assert [record_id(rf, i, r) for i, r in enumerate(rf.records)] == ["1", "1.5", "v2.0", "7"]

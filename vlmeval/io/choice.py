@@ -379,8 +379,8 @@ def _prediction(fields: _Fields, i: int, rec: dict) -> str:
 
 
 def _fast_id(value: Any) -> str | None:
-    if type(value) is str:
-        return value if value and not value[0].isspace() and not value[-1].isspace() else None
+    if type(value) is str:  # (a dot goes the long way: in a CSV/TSV cell "7.0" reads as 7)
+        return value if value and not value[0].isspace() and not value[-1].isspace() and "." not in value else None
     if type(value) is int and -(10**18) < value < 10**18:
         return str(value)
     return None

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vlmeval.errors import InputError
-from vlmeval.io.fields import describe, integral, not_an_id, record_id, text_field
+from vlmeval.io.fields import describe, integral, not_an_id, record_id, text_field, whole_number_text
 from vlmeval.io.join import index_ids, join_ids
 from vlmeval.io.readers import RecordFile, read_json_document, read_records
 
@@ -115,7 +115,8 @@ def _id(rf: RecordFile, where, value, key: str) -> str:
         if whole is None:
             raise _error(rf, where, f"'{key}' must be a string or an integer, {not_an_id(value)}")
         value = whole
-    return str(value).strip() if isinstance(value, str) else str(value)
+    text = str(value).strip() if isinstance(value, str) else str(value)
+    return whole_number_text(text) if rf.format in ("csv", "tsv") else text
 
 
 def _predictions(rf: RecordFile):
