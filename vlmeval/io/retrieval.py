@@ -253,6 +253,7 @@ def read_relevance(
     grade 0 means not relevant. Unknown query or item ids and repeated pairs are errors."""
     rf = read_records(path)
     per_query: list[dict[int, float]] = [{} for _ in query_index]
+    listed: dict[str, int] = {}  # query -> the row that lists its relevant items
     for i, rec in enumerate(rf.records):
         query = record_id(rf, i, rec, "query")
         if query not in query_index:
@@ -262,6 +263,9 @@ def read_relevance(
             items = rec["relevant"]
             if not isinstance(items, list):
                 raise rf.error(i, "'relevant' must be a list of item ids")
+            if query in listed:  # one row lists a query's relevant items: a second is an edit gone wrong
+                raise rf.error(i, f"query {query!r} has a second 'relevant' row (first at {rf.place(listed[query])})")
+            listed[query] = i
             pairs = [(item, 1.0) for item in items]
         elif "item" in rec:
             pairs = [(rec["item"], _grade(rf, i, rec.get("relevance", 1)))]
