@@ -117,7 +117,7 @@ CASES: list[Case] = [
          err=r"rel\.jsonl:2: 'relevance' must be a number >= 0"),
     Case("retrieval-rel-grade-negative", rt(*ARGS), scores(**{"rel.jsonl": _rel({"query": "q1", "item": "i5", "relevance": -1})}),
          err=r"rel\.jsonl:2: 'relevance' must be a number >= 0"),
-    Case("retrieval-rel-query-listed-twice", rt(*ARGS), scores(**{"rel.jsonl": _rel({**inputs.relevance_rows()[0]})}),
+    Case("retrieval-rel-query-listed-twice", rt(*ARGS), scores(**{"rel.jsonl": _rel({"query": "q0", "relevant": ["i5"]})}),
          err=r"rel\.jsonl:2: query .* has a second 'relevant' row \(first at line 1\)"),
     Case("retrieval-rel-relevant-string", rt(*ARGS), scores(**{"rel.jsonl": _rel({"query": "q1", "relevant": "i5"})}),
          err=r"rel\.jsonl:2: 'relevant' must be a list of item ids"),

@@ -263,9 +263,6 @@ def read_relevance(
             items = rec["relevant"]
             if not isinstance(items, list):
                 raise rf.error(i, "'relevant' must be a list of item ids")
-            if query in listed:  # one row lists a query's relevant items: a second is an edit gone wrong
-                raise rf.error(i, f"query {query!r} has a second 'relevant' row (first at {rf.place(listed[query])})")
-            listed[query] = i
             pairs = [(item, 1.0) for item in items]
         elif "item" in rec:
             pairs = [(rec["item"], _grade(rf, i, rec.get("relevance", 1)))]
@@ -281,6 +278,10 @@ def read_relevance(
             if column in judged:
                 raise rf.error(i, f"item {key!r} is judged twice for query {query!r}")
             judged[column] = grade
+        if "relevant" in rec:
+            if query in listed:  # one row lists a query's relevant items: a second is an edit gone wrong
+                raise rf.error(i, f"query {query!r} has a second 'relevant' row (first at {rf.place(listed[query])})")
+            listed[query] = i
     items = [[c for c, g in sorted(j.items()) if g > 0] for j in per_query]
     gains = [[g for c, g in sorted(j.items()) if g > 0] for j in per_query]
     return Relevance.from_lists(items, gains), rf
