@@ -117,6 +117,11 @@ CASES: list[Case] = [
     Case("grounding-pred-nested-junk", gr("p.jsonl"), _self(1, prediction=[["a", None, {}, []]]), code=0),
     Case("grounding-pred-empty", gr("p.jsonl"), _self(1, prediction=""), code=0),
     Case("grounding-pred-null", gr("p.jsonl"), _self(1, prediction=None), err=r"p\.jsonl:2: 'prediction' is null"),
+    Case("grounding-gt-area-past-float", gr("p.jsonl"), _self(1, gt_boxes=[[0, 0, 1e308, 1e308]]),
+         err=r"p\.jsonl:2: ground-truth box .* is too large: its area is past the float range"),
+    # a predicted box that large has no area: degenerate, IoU 0, and no numpy warnings on stderr
+    Case("grounding-pred-area-past-float", gr("p.jsonl"), _self(1, prediction="[0, 0, 1e308, 1e308]"), code=0,
+         err=r"^(?!.*RuntimeWarning)(?s:.*)1 predicted box has no area"),
     Case("grounding-gt-empty", gr("p.jsonl"), _self(1, gt_boxes=[]), code=0),
     Case("grounding-gt-flat-box", gr("p.jsonl"), _self(1, gt_boxes=[1, 2, 30, 40]), code=0),
     # option values

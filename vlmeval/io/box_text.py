@@ -277,6 +277,7 @@ def fix_boxes(
     x1, y1, x2, y2 = clipped
     out = np.empty_like(boxes, dtype=np.float64)
     out[:, 0], out[:, 1], out[:, 2], out[:, 3] = x1, y1, x2, y2
-    area_ok = finite & (x2 > x1) & (y2 > y1)
+    with np.errstate(over="ignore", invalid="ignore"):  # an area past the float range is no area either
+        area_ok = finite & (x2 > x1) & (y2 > y1) & np.isfinite((x2 - x1) * (y2 - y1))
     fixes.degenerate = int((~area_ok).sum())
     return out, area_ok, fixes

@@ -72,6 +72,8 @@ def _gt_boxes(rf: RecordFile, i: int, record: dict) -> np.ndarray:
             raise rf.error(
                 i, f"ground-truth box {list(box)} has x2 < x1 or y2 < y1 (boxes are [x1, y1, x2, y2])"
             )
+        if not math.isfinite((x2 - x1) * (y2 - y1)):  # 1e308-wide: its area, and so any IoU, has no value
+            raise rf.error(i, f"ground-truth box {list(box)} is too large: its area is past the float range")
         boxes.append((x1, y1, x2, y2))
     return np.array(boxes, dtype=np.float64).reshape(-1, 4)
 

@@ -21,7 +21,12 @@ import numpy as np
 
 
 def iou_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of a[i] with b[i], boxes [n, 4] as x1, y1, x2, y2."""
+    """IoU of a[i] with b[i], boxes [n, 4] as x1, y1, x2, y2 (a box whose area is past the float range: 0)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _iou_pairs(a, b)
+
+
+def _iou_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     iw = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
     ih = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
     inter = iw * ih
@@ -29,7 +34,7 @@ def iou_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
     union = area_a + area_b - inter
     out = np.zeros(len(a), dtype=np.float64)
-    np.divide(inter, union, out=out, where=union > 0)
+    np.divide(inter, union, out=out, where=(union > 0) & np.isfinite(union))
     return np.nan_to_num(out, nan=0.0)
 
 
@@ -43,8 +48,8 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def center_inside(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    cx = (pred[:, 0] + pred[:, 2]) / 2
-    cy = (pred[:, 1] + pred[:, 3]) / 2
+    cx = pred[:, 0] / 2 + pred[:, 2] / 2  # in halves: the sum of two large coordinates can overflow
+    cy = pred[:, 1] / 2 + pred[:, 3] / 2
     return (gt[:, 0] <= cx) & (cx <= gt[:, 2]) & (gt[:, 1] <= cy) & (cy <= gt[:, 3])
 
 
