@@ -119,9 +119,9 @@ CASES: list[Case] = [
     Case("grounding-pred-null", gr("p.jsonl"), _self(1, prediction=None), err=r"p\.jsonl:2: 'prediction' is null"),
     Case("grounding-gt-area-past-float", gr("p.jsonl"), _self(1, gt_boxes=[[0, 0, 1e308, 1e308]]),
          err=r"p\.jsonl:2: ground-truth box .* is too large: its area is past the float range"),
-    # a predicted box that large has no area: degenerate, IoU 0, and no numpy warnings on stderr
+    # a predicted box that large is clipped to the image (or, without a size, degenerate): no numpy warnings
     Case("grounding-pred-area-past-float", gr("p.jsonl"), _self(1, prediction="[0, 0, 1e308, 1e308]"), code=0,
-         err=r"^(?!.*RuntimeWarning)(?s:.*)1 predicted box has no area"),
+         err=r"^(?!(?s:.*)RuntimeWarning)"),
     Case("grounding-gt-empty", gr("p.jsonl"), _self(1, gt_boxes=[]), code=0),
     Case("grounding-gt-flat-box", gr("p.jsonl"), _self(1, gt_boxes=[1, 2, 30, 40]), code=0),
     # option values
