@@ -246,3 +246,20 @@ def test_a_csv_id_written_as_a_whole_float_is_the_integer(tmp_path):
     path.write_text("id,prediction\n1.0,a\n1.5,b\nv2.0,c\n007.00,d\n")
     rf = read_records(path)
     assert [record_id(rf, i, r) for i, r in enumerate(rf.records)] == ["1", "1.5", "v2.0", "7"]
+
+
+def test_the_predictions_own_references_beside_refs_are_named_in_a_warning(tmp_path):
+    """--refs gives what is scored; the predictions' own references, answers or boxes are not silently
+    dropped without a word."""
+    from vlmeval.io.captions import load_captions
+    from vlmeval.io.grounding import load_grounding
+    from vlmeval.io.qa import load_docvqa
+
+    preds = tmp_path / "p.jsonl"
+    refs = tmp_path / "r.jsonl"
+    preds.write_text(json.dumps({"id": 1, "prediction": "a dog", "references": ["x"], "answers": ["x"],
+                                 "gt_boxes": [[1, 1, 2, 2]]}) + "\n")  # fmt: skip
+    refs.write_text(json.dumps({"id": 1, "references": ["a dog"], "answers": ["a dog"], "gt_boxes": [[1, 1, 3, 3]]}) + "\n")
+    assert "p.jsonl has its own 'references'; r.jsonl (--refs) gives the ones scored" in load_captions(preds, refs).warnings
+    assert "p.jsonl has its own 'answers'; r.jsonl (--refs) gives the ones scored" in load_docvqa(preds, refs).warnings
+    assert "p.jsonl has its own 'gt_boxes'; r.jsonl (--refs) gives the ones scored" in load_grounding(preds, refs).warnings

@@ -16,7 +16,7 @@ from typing import Any
 
 from vlmeval.errors import InputError
 from vlmeval.io.fields import optional_str, record_id, text_field, text_list_field
-from vlmeval.io.join import index_ids, join_ids
+from vlmeval.io.join import index_ids, join_ids, overridden
 from vlmeval.io.readers import RecordFile, read_records
 
 
@@ -145,6 +145,8 @@ def load_captions(
     pred_index = index_ids(pred_file, ids, "prediction")
     inputs = [pred_file.input_entry()]
     warnings: list[str] = []
+    if references is not None:
+        warnings += overridden(pred_file, "references", references, "--refs")
     from vlmeval.io.images import images_folder
 
     image_base = images_folder(images_dir)

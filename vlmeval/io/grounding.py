@@ -15,7 +15,7 @@ import numpy as np
 from vlmeval.errors import InputError, counted
 from vlmeval.io.fields import number_field, optional_str, record_id
 from vlmeval.io.images import image_size, images_folder, resolve_image, why_unreadable
-from vlmeval.io.join import index_ids, join_ids
+from vlmeval.io.join import index_ids, join_ids, overridden
 from vlmeval.io.readers import RecordFile, read_records
 
 
@@ -188,7 +188,7 @@ def load_grounding(
     if joined is not None:
         counts["skipped"] = joined.skipped()
         counts.update(joined.counts())
-        warnings = joined.warnings("predictions")
+        warnings = [*joined.warnings("predictions"), *overridden(pred_file, "gt_boxes", references, "--refs")]
     empty_gt = sum(1 for g in gt if len(g) == 0)
     if empty_gt:
         counts["no_gt_box"] = empty_gt

@@ -11,6 +11,7 @@ Documented behaviour (README "Inputs"):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from vlmeval.errors import InputError
 from vlmeval.io.readers import RecordFile
@@ -122,3 +123,12 @@ def join_ids(
         missing_as=missing_as,
         unpredicted=unpredicted,
     )
+
+
+def overridden(pred_file: RecordFile, key: str, references: object, option: str) -> list[str]:
+    """The warning that the predictions' own ``key`` (references, answers, boxes) is not what is scored:
+    the file given with ``option`` is."""
+    if not any(key in rec for rec in pred_file.records[:1000] if isinstance(rec, dict)):
+        return []
+    name = Path(str(getattr(references, "path", references))).name
+    return [f"{pred_file.path.name} has its own '{key}'; {name} ({option}) gives the ones scored"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from vlmeval.errors import InputError
 from vlmeval.io.fields import describe, integral, not_an_id, record_id, text_field, whole_number_text
-from vlmeval.io.join import index_ids, join_ids
+from vlmeval.io.join import index_ids, join_ids, overridden
 from vlmeval.io.readers import RecordFile, read_json_document, read_records
 
 # group fields reported in the breakdown, and where the official formats keep them
@@ -224,7 +224,7 @@ def _load(
             "skipped": joined.skipped(),
             **joined.counts(),
         },
-        warnings=joined.warnings("predictions"),
+        warnings=[*joined.warnings("predictions"), *overridden(pred_file, "answers", references, references_option.split(" (")[0])],
     )
     return data
 
