@@ -157,6 +157,11 @@ def build_report(
                 failures,
                 higher_is_better=metric.higher_is_better if metric is not None else True,
             )
+    elif failures:  # COCO detection: AP belongs to the corpus, no image has a score to rank by
+        report.warnings.append(
+            f"--failures {failures}: no failure rows, as no sample has a score to rank by (COCO detection's AP is the "
+            "whole set's); each sample's error type is counted in breakdown.error_type"
+        )
     return report
 
 
