@@ -248,3 +248,29 @@ def test_a_pandas_parquet_with_questions_of_different_option_counts(tmp_path):
     pd.DataFrame({"id": [1, 2], "prediction": ["A", "C"], "answer": ["A", "C"],
                   "options": [{"A": "x", "B": "y"}, {"A": "x", "B": "y", "C": "z"}]}).to_parquet(path)  # fmt: skip
     assert read_choice_records(path).options == [{"A": "x", "B": "y"}, {"A": "x", "B": "y", "C": "z"}]
+
+
+def test_vlmevalkit_files_read_na_cells_as_vlmevalkits_pandas_does(tmp_path):
+    """VLMEvalKit reads its files with pandas, whose default NA strings ("None", "N/A", "nan", ...) become
+    NaN: such an option is no option (and a question whose answer's option is so is scored wrong, not
+    refused), such a prediction is the text 'nan' (a "None" answer no longer reads as the option "No")."""
+    import math
+
+    from tests.reference import vlmevalkit as ovk
+    from vlmeval.metrics.choice import score_choices
+
+    rows = [["index", "question", "A", "B", "C", "answer", "prediction"],
+            [0, "q", "Yes", "No", None, "B", "None"],
+            [1, "q", "N/A", "x", "y", "A", "A"],
+            [2, "q", "x", "nan", "y", "C", "C"],
+            [3, "q", "x", "y", None, "A", "N/A"]]  # fmt: skip
+    path = _xlsx(tmp_path / "p.xlsx", rows)
+    data = read_choice_records(path)
+    assert data.counts["answer_without_option"] == 1 and data.counts["pandas_na_prediction"] == 2
+    ours = score_choices(data.predictions, data.options, data.answers, rule="vlmevalkit").correct.tolist()
+    na = {"None", "N/A", "nan"}
+    theirs = []
+    for row in rows[1:]:
+        item = {k: (math.nan if v is None or v in na else v) for k, v in zip(rows[0], row)}
+        theirs.append(int(ovk.can_infer(str(item["prediction"]), ovk.build_choices(item)) == item["answer"]))
+    assert ours == theirs == [0, 0, 1, 0]

@@ -294,6 +294,7 @@ def read_choice_records(path: str | Path) -> ChoiceData:
         tuple, dict[str, str]
     ] = {}  # equal option sets share one dict (rotations, repeated questions)
     seen: dict[Any, dict[str, str]] = {}  # an options value as written -> its validated, shared dict
+    na_predictions = no_option = 0
     for i, rec in enumerate(rf.records):
         get = rec.get
         if vlmevalkit:
@@ -309,16 +310,36 @@ def read_choice_records(path: str | Path) -> ChoiceData:
             opts = _cached_options(rf, i, rec, seen, shared)
             groups.append(_label(fields, i, rec, "group", ids_too=True))
             l2 = _label(fields, i, rec, "l2_category")
-        preds.append(_prediction(fields, i, rec))
+        prediction = _prediction(fields, i, rec)
+        if vlmevalkit and prediction in PANDAS_NA and prediction:
+            na_predictions += 1  # VLMEvalKit reads "None" as NaN: str() gives 'nan', no letter in it
+            prediction = "nan"
+        preds.append(prediction)
         answer = get("answer")
         if type(answer) is not str or answer not in opts:
-            answer = _answer(rf, i, fields.text(i, rec, "answer").strip(), opts)  # type: ignore[union-attr]
+            answer = fields.text(i, rec, "answer").strip()  # type: ignore[union-attr]
+            if vlmevalkit and answer in LETTERS and answer not in opts:
+                no_option += 1  # its cell is empty (an option text pandas read as NA): never the letter found
+            else:
+                answer = _answer(rf, i, answer, opts)
         answers.append(answer)
         options.append(opts if not vlmevalkit else shared.setdefault(tuple(opts.items()), opts))
         cats.append(_label(fields, i, rec, "category"))
         l2s.append(l2)
         questions.append(_label(fields, i, rec, "question"))
     counts, warnings = _finish(rf, fields, ids, preds)
+    if no_option:
+        counts["answer_without_option"] = no_option
+        warnings.append(
+            f"{counted(no_option, 'question')} with an answer letter whose option is empty (VLMEvalKit's pandas reads "
+            "N/A, None, NA and the like as empty): scored wrong, as VLMEvalKit scores them"
+        )
+    if na_predictions:
+        counts["pandas_na_prediction"] = na_predictions
+        warnings.append(
+            f"{counted(na_predictions, 'prediction')} such as 'None' or 'N/A' read as VLMEvalKit's pandas reads them: "
+            "the text 'nan', no letter"
+        )
     if vlmevalkit:
         present = {g for g, h in zip(groups, heads) if h}  # type: ignore[arg-type]
         orphans = sorted({g for g in groups if g not in present}, key=int)
@@ -416,11 +437,17 @@ def _cached_options(rf: RecordFile, i: int, rec: dict, seen: dict, shared: dict)
     return opts
 
 
+# What pandas' read_csv and read_excel read as NaN by default (pandas STR_NA_VALUES). VLMEvalKit reads its
+# files with them: an option cell holding one is no option there, a prediction holding one the text "nan".
+PANDAS_NA = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                       "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})  # fmt: skip
+
+
 def _vlmevalkit_options(rf: RecordFile, fields: _Fields, i: int, rec: dict) -> dict[str, str]:
     opts = {}
     for c in LETTERS:
         text = fields.text(i, rec, c, required=False, empty_is_none=True) if c in rec else None
-        if text is not None:
+        if text is not None and text not in PANDAS_NA:
             opts[c] = text
     if len(opts) < 2:
         raise rf.error(i, f"a question needs 2 to 26 options (columns A, B, ...), got {len(opts)}")

@@ -563,10 +563,12 @@ def score_choices(
         )
     masks = np.array([sum(1 << LETTERS.index(c) for c in s.letters) for s in sets], dtype=np.int64)
     row_masks = masks[opt_codes] if n else np.zeros(0, dtype=np.int64)
-    ok = (answer_codes >= 0) & (((row_masks >> np.maximum(answer_codes, 0)) & 1) == 1)
+    # an answer letter must be a letter; one whose option is absent (a VLMEvalKit cell pandas read as NA,
+    # which the reader allows and counts) is never the letter found: wrong, as VLMEvalKit scores it
+    ok = answer_codes >= 0
     if n and not ok.all():
         bad = int(np.flatnonzero(~ok)[0])
-        raise ValueError(f"row {bad}: the answer {answers[bad]!r} is not one of the options")
+        raise ValueError(f"row {bad}: the answer {answers[bad]!r} is not an option letter")
 
     letter_codes = packed & 31
     reason_codes = (packed >> 5) & 15
