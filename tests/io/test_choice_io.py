@@ -267,7 +267,8 @@ def test_vlmevalkit_files_read_na_cells_as_vlmevalkits_pandas_does(tmp_path):
     path = _xlsx(tmp_path / "p.xlsx", rows)
     data = read_choice_records(path)
     assert data.counts["answer_without_option"] == 1 and data.counts["pandas_na_prediction"] == 2
-    ours = score_choices(data.predictions, data.options, data.answers, rule="vlmevalkit").correct.tolist()
+    ours = score_choices(data.predictions, data.options, data.answers, rule="vlmevalkit",
+                         answers_without_option=True).correct.tolist()
     na = {"None", "N/A", "nan"}
     theirs = []
     for row in rows[1:]:

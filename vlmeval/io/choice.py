@@ -318,7 +318,7 @@ def read_choice_records(path: str | Path) -> ChoiceData:
         answer = get("answer")
         if type(answer) is not str or answer not in opts:
             answer = fields.text(i, rec, "answer").strip()  # type: ignore[union-attr]
-            if vlmevalkit and answer in LETTERS and answer not in opts:
+            if vlmevalkit and answer in LETTERS and answer in rec and answer not in opts:
                 no_option += 1  # its cell is empty (an option text pandas read as NA): never the letter found
             else:
                 answer = _answer(rf, i, answer, opts)

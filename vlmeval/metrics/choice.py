@@ -527,8 +527,12 @@ def score_choices(
     rule: str = DEFAULT_RULE,
     groups: Sequence[str | None] | None = None,
     heads: Sequence[bool] | None = None,
+    answers_without_option: bool = False,
 ) -> ChoiceScores:
     """Extract and score every sample under ``rule``. Predictions must be ``str``.
+
+    ``answers_without_option``: an answer letter may lack its option (a VLMEvalKit file whose option cell
+    pandas read as NA); such a question is never right, as VLMEvalKit scores it. Otherwise it is an error.
 
     ``groups`` (optional): the CircularEval group of each row (None: not part of a group, left out of
     ``circular_accuracy``). ``heads`` (optional): the rows that make a group count (VLMEvalKit's
@@ -563,12 +567,12 @@ def score_choices(
         )
     masks = np.array([sum(1 << LETTERS.index(c) for c in s.letters) for s in sets], dtype=np.int64)
     row_masks = masks[opt_codes] if n else np.zeros(0, dtype=np.int64)
-    # an answer letter must be a letter; one whose option is absent (a VLMEvalKit cell pandas read as NA,
-    # which the reader allows and counts) is never the letter found: wrong, as VLMEvalKit scores it
     ok = answer_codes >= 0
+    if not answers_without_option:
+        ok &= ((row_masks >> np.maximum(answer_codes, 0)) & 1) == 1
     if n and not ok.all():
         bad = int(np.flatnonzero(~ok)[0])
-        raise ValueError(f"row {bad}: the answer {answers[bad]!r} is not an option letter")
+        raise ValueError(f"row {bad}: the answer {answers[bad]!r} is not one of the options")
 
     letter_codes = packed & 31
     reason_codes = (packed >> 5) & 15

@@ -76,6 +76,7 @@ def evaluate(data, keys: list[str], values: dict[str, Any], progress) -> Result:
         scores = choice.score_choices(
             data.predictions, data.options, data.answers, rule=rule,
             groups=data.groups if circular else None, heads=data.heads if circular else None,
+            answers_without_option=bool(data.counts.get("answer_without_option")),
         )  # fmt: skip
     return _result(data, keys, values, scores)
 
