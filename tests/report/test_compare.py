@@ -206,3 +206,21 @@ def test_an_undefined_metric_has_no_interval_and_no_test(cli, tmp_path):
         "p_paired_bootstrap": None, "p_approx_randomization": None,
     }  # fmt: skip
     assert "nan" not in result.stdout
+
+
+def test_failure_images_are_found_from_another_folder(cli, tmp_path, monkeypatch):
+    """Failure rows keep image paths as the run saw them (relative to its folder, or for yes/no to the input
+    file's): the page finds them from wherever it is made, through the report's environment.cwd."""
+    import shutil
+
+    (tmp_path / "data").mkdir()
+    shutil.copy(FIXTURES / "grounding" / "images" / "000000117645.jpg", tmp_path / "data" / "img.jpg")
+    write_jsonl(tmp_path / "data" / "g.jsonl", [{"id": 1, "prediction": "[0, 0, 5, 5]", "gt_boxes": [[10, 10, 50, 50]],
+                                                  "image": "img.jpg"}])  # fmt: skip
+    assert cli("grounding", "data/g.jsonl", "--failures", "1", "--out", "g.json", "--quiet").exit_code == 0
+    assert _report(tmp_path, "g.json")["failures"][0]["image"] == "data/img.jpg"
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert cli("report", "../g.json", "--html", "page.html", "--quiet").exit_code == 0
+    page = (tmp_path / "elsewhere" / "page.html").read_text()
+    assert "data:image/jpeg" in page and "image not found" not in page

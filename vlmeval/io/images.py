@@ -24,6 +24,27 @@ def images_folder(value: str | Path | None) -> Path | None:
     return folder
 
 
+def report_image(report, name: object) -> str | None:
+    """A failure row's image, found from wherever the report is read: its path as written (absolute, or
+    relative to here), else relative to the folder the run was in (``environment.cwd``), else relative to
+    the first input file's folder there (yes/no keeps the record's own ``image``, written relative to it)."""
+    if not isinstance(name, str) or not name:
+        return None
+    path = Path(name)
+    if path.is_absolute() or _regular_file(path):
+        return name
+    run_dir = report.environment.get("cwd") if isinstance(report.environment, dict) else None
+    if isinstance(run_dir, str):
+        candidates = [Path(run_dir) / path]
+        first = next((e.get("path") for e in report.inputs if isinstance(e, dict)), None)
+        if isinstance(first, str) and not first.startswith("<"):
+            candidates.append(Path(run_dir) / Path(first).parent / path)
+        for candidate in candidates:
+            if _regular_file(candidate):
+                return str(candidate)
+    return name
+
+
 def resolve_image(name: str | None, images_dir: Path | None, base: Path) -> Path | None:
     if not name:
         return None

@@ -187,13 +187,15 @@ def _box_list(value: Any) -> list[list[float]]:
 
 
 def _failure_rows(report: Report) -> list[dict[str, Any]]:
+    from vlmeval.io.images import report_image
+
     grounding = report.task == "grounding"
     rows = []
     for row in report.failures:
         reference = row.get("reference")
         gt = _box_list(reference) if grounding else []
         pred = _box_list(row.get("box")) if grounding else []
-        thumb = thumbnail(row.get("image"), boxes=grounding)
+        thumb = thumbnail(report_image(report, row.get("image")), boxes=grounding)
         if isinstance(reference, list) and not gt:
             reference = " | ".join(str(r) for r in reference)
         rows.append(

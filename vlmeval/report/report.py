@@ -312,6 +312,7 @@ def environment(**extra: Any) -> dict[str, Any]:
         "platform": platform.platform(terse=True),
         "numpy": numpy.__version__,
         "argv": sys.argv[1:],
+        "cwd": os.getcwd(),  # what the relative paths in the report (inputs, failure images) are relative to
     }
     env.update({k: v for k, v in extra.items() if v is not None})
     return env

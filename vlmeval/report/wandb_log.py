@@ -88,7 +88,7 @@ def log_report(
                 columns.remove("error_type")
                 columns.insert(2, "error_type")
             data = [[_cell(row.get(c)) for c in columns] for row in report.failures]
-            pictures = [_picture(wandb, report.task, row) for row in report.failures]
+            pictures = [_picture(wandb, report, row) for row in report.failures]
             if any(p is not None for p in pictures):  # the image column only where images were found
                 columns.append("image")
                 for row, picture in zip(data, pictures):
@@ -149,18 +149,18 @@ def error_type_rates(report) -> dict[str, float]:
 THUMB = 512  # longest side of an image logged in the failures table
 
 
-def _picture(wandb, task: str, row: dict):
+def _picture(wandb, report, row: dict):
     """A failure's image as a wandb.Image (a thumbnail), with the ground-truth and predicted boxes as W&B box
     overlays for grounding; None when the report names no image or it cannot be read."""
-    from vlmeval.io.images import thumbnail
+    from vlmeval.io.images import report_image, thumbnail
     from vlmeval.report.html import _box_list
 
-    found = thumbnail(row.get("image"), THUMB, upright=False)
+    found = thumbnail(report_image(report, row.get("image")), THUMB, upright=False)
     if found is None:
         return None
     image, (width, height) = found
     scale_x, scale_y = image.size[0] / width, image.size[1] / height
-    if task != "grounding":
+    if report.task != "grounding":
         return wandb.Image(image, caption=str(row.get("id")))
 
     def boxes(items, class_id, caption):
