@@ -49,6 +49,31 @@ def test_threshold_is_strict_and_lengths_are_raw():
     assert anls_per_question(["  a b  "], [["a b"]]).tolist() == [rrc_anls(["a b"], "  a b  ")]
 
 
+MP_TEXT = st.text(alphabet=st.sampled_from(list("abcNOEAB 1.$ß\t\n")), max_size=8)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(MP_TEXT, min_size=1, max_size=3), MP_TEXT | st.sampled_from(["none", "None ", ""]),
+       st.sampled_from([0.0, 0.5, 0.8]))  # fmt: skip
+def test_the_mp_docvqa_variant_equals_its_evaluator(answers, prediction, threshold):
+    assert anls_per_question([prediction], [answers], threshold, variant="mp-docvqa").tolist() == [
+        pytest.approx(mp_docvqa_anls(answers, prediction, threshold), abs=1e-12)
+    ]
+
+
+def test_the_variant_runs_from_the_command_line(cli, tmp_path):
+    import json
+
+    from tests.conftest import write_jsonl
+
+    write_jsonl(tmp_path / "p.jsonl", [{"id": 1, "prediction": "new york", "answers": ["new  york"]},
+                                       {"id": 2, "prediction": "None", "answers": ["none"]}])  # fmt: skip
+    assert cli("docvqa", "p.jsonl", "--variant", "mp-docvqa", "--out", "r.json", "--quiet").exit_code == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["per_sample"]["ANLS"] == [mp_docvqa_anls(["new  york"], "new york"), 0.0]
+    assert "parity:mp-docvqa-framework" in report["signature"]["ANLS"] and "norm:strip-lower|" in report["signature"]["ANLS"]
+
+
 def test_known_disagreement_with_mp_docvqa():
     # MP-DocVQA does not collapse inner whitespace: the same pair scores differently there
     answers, prediction = ["new  york"], "new york"

@@ -224,9 +224,18 @@ def _load(
             "skipped": joined.skipped(),
             **joined.counts(),
         },
-        warnings=[*joined.warnings("predictions"), *overridden(pred_file, "answers", references, references_option.split(" (")[0])],
+        warnings=[*joined.warnings("predictions"), *overridden(pred_file, "answers", references, references_option.split(" (")[0]),
+                  *_mp_docvqa(ref_file)],
     )
     return data
+
+
+def _mp_docvqa(ref_file: RecordFile) -> list[str]:
+    """MP-DocVQA ground truth (its page fields) is scored here as RRC DocVQA scores it: say so."""
+    if ref_file.records and isinstance(ref_file.records[0], dict) and "answer_page_idx" in ref_file.records[0]:
+        return [f"{ref_file.path.name} is MP-DocVQA ground truth: ANLS is RRC DocVQA's unless --variant mp-docvqa "
+                "(MP-DocVQA's own evaluator: whitespace not collapsed, so answers with double spaces can score lower)"]
+    return []
 
 
 def load_vqa(predictions, annotations=None, questions=None, *, allow_missing: bool = False) -> QAData:

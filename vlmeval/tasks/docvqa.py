@@ -16,6 +16,8 @@ OPTIONS = (
            argument=True, required=True),
     Option("refs", Path, None, "Ground truth: RRC {'data': [...]} or records."),
     Option("threshold", float, 0.5, "ANLS threshold tau: lower similarities score 0.", minimum=0.0, maximum=1.0),
+    Option("variant", str, "rrc", "ANLS as which scorer computes it: rrc (DocVQA/InfographicVQA, lmms-eval, "
+           "VLMEvalKit) or mp-docvqa (MP-DocVQA's evaluator: whitespace not collapsed).", choices=("rrc", "mp-docvqa")),
     *answers.TEXT_OPTIONS,
     answers.allow_missing_option("0"),
 )  # fmt: skip
@@ -53,12 +55,13 @@ def evaluate(data, keys: list[str], values: dict[str, Any], progress) -> Result:
     from vlmeval.metrics.anls import anls_per_question
     from vlmeval.report.signature import nrefs, number, signature
 
+    variant = values.get("variant") or "rrc"
     with progress.step("ANLS"):  # also what the error types need
         per_question = answers.zero_missing(
-            anls_per_question(data.predictions, data.answers, threshold).tolist(), data.answered
+            anls_per_question(data.predictions, data.answers, threshold, variant).tolist(), data.answered
         )
     if "ANLS" in keys:
-        from vlmeval.metrics.anls import LENGTH, NORMALISATION
+        from vlmeval.metrics.anls import LENGTH, NORMALISATION, PARITY
 
         result = scores.result
         # summed in question order, as the RRC script sums
@@ -66,11 +69,12 @@ def evaluate(data, keys: list[str], values: dict[str, Any], progress) -> Result:
         scores.unit["ANLS"] = result.per_sample["ANLS"] = per_question
         result.signature["ANLS"] = signature(
             "ANLS",
-            {"tau": number(threshold), "norm": NORMALISATION, "len": LENGTH, "agg": "max-over-answers",
-             "nrefs": nrefs([len(a) for a in data.answers]), "parity": "rrc-docvqa"},
+            {"tau": number(threshold), "norm": NORMALISATION[variant], "len": LENGTH[variant], "agg": "max-over-answers",
+             **({"none": "0"} if variant == "mp-docvqa" else {}), "nrefs": nrefs([len(a) for a in data.answers]),
+             "parity": PARITY[variant]},
         )  # fmt: skip
         aggregate["ANLS"] = lambda xs: float(sum(xs)) / len(xs)
-    options = {"threshold": threshold, "tokenizer": tokenizer, "metrics": keys}
+    options = {"threshold": threshold, "variant": variant, "tokenizer": tokenizer, "metrics": keys}
     result = answers.answer_result(data, keys, scores, aggregate, options)
     from vlmeval.metrics.errors import docvqa_error_types
 
