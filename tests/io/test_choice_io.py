@@ -275,3 +275,20 @@ def test_vlmevalkit_files_read_na_cells_as_vlmevalkits_pandas_does(tmp_path):
         item = {k: (math.nan if v is None or v in na else v) for k, v in zip(rows[0], row)}
         theirs.append(int(ovk.can_infer(str(item["prediction"]), ovk.build_choices(item)) == item["answer"]))
     assert ours == theirs == [0, 0, 1, 0]
+
+
+def test_an_xlsx_with_several_sheets_says_only_the_first_is_read(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "notes"
+    data = wb.create_sheet("predictions")
+    for row in [["index", "A", "B", "answer", "prediction"], [0, "x", "y", "A", "A"]]:
+        data.append(row)
+    path = tmp_path / "p.xlsx"
+    wb.save(path)
+    with pytest.raises(InputError, match=r"no records found \(p\.xlsx has 2 sheets; only the first, 'notes', is read"):
+        read_choice_records(path)
+    wb.move_sheet("predictions", offset=-1)
+    wb.save(path)
+    assert any("only the first, 'predictions', is read" in w for w in read_choice_records(path).warnings)

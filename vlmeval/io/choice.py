@@ -116,12 +116,14 @@ def read_xlsx(path: str | Path) -> RecordFile:
         raise InputError(f"not a readable XLSX file ({exc})", path) from None
     try:
         sheet = book.worksheets[0]  # the first sheet, as VLMEvalKit's pandas.read_excel reads it
+        notes = [f"{path.name} has {len(book.worksheets)} sheets; only the first, '{sheet.title}', is read, as "
+                 "VLMEvalKit's pandas.read_excel reads it"] if len(book.worksheets) > 1 else []  # fmt: skip
         # read every row there is: a stale <dimension> tag would cut read-only iteration short (pandas resets it)
         sheet.reset_dimensions()
         rows = sheet.iter_rows(values_only=True)
         header_row = next(rows, None)
         if header_row is None:
-            return RecordFile(path, "xlsx", [], digest)
+            return RecordFile(path, "xlsx", [], digest, notes=notes)
         header = ["" if h is None else str(h).strip() for h in header_row]
         while header and header[-1] == "":
             header.pop()
@@ -139,7 +141,7 @@ def read_xlsx(path: str | Path) -> RecordFile:
             lines.append(number)
     finally:
         book.close()
-    return RecordFile(path, "xlsx", records, digest, _locate=lines.__getitem__)
+    return RecordFile(path, "xlsx", records, digest, _locate=lines.__getitem__, notes=notes)
 
 
 def read_any(path: str | Path | RecordFile) -> RecordFile:
@@ -370,7 +372,7 @@ def read_choice_records(path: str | Path) -> ChoiceData:
 def _open(path: str | Path) -> tuple[RecordFile, _Fields]:
     rf = read_any(path)
     if not rf.records:
-        raise InputError("no records found", rf.path)
+        raise InputError("no records found" + (f" ({rf.notes[0]})" if rf.notes else ""), rf.path)
     return rf, _Fields(rf)
 
 
@@ -385,7 +387,7 @@ def _finish(
         "skipped": {},
         "empty_prediction": sum(1 for p in preds if not p or p.isspace()),
     }
-    warnings: list[str] = []
+    warnings: list[str] = list(rf.notes)
     fields.finish(warnings, counts)
     return counts, warnings
 

@@ -48,6 +48,7 @@ class RecordFile:
     # a JSON document on one line (as COCO, VQA and RRC files ship): the line says nothing, the element's
     # place in the document does (".annotations[56]")
     _route: tuple[Any, ...] | None = None
+    notes: list[str] = field(default_factory=list)  # what reading it left out, for the report's warnings
 
     def line(self, index: int) -> int:
         return self._locate(index)
