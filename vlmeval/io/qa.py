@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vlmeval.errors import InputError
+from vlmeval.errors import InputError, counted
 from vlmeval.io.fields import describe, integral, not_an_id, record_id, text_field, whole_number_text
 from vlmeval.io.join import index_ids, join_ids, overridden
 from vlmeval.io.readers import RecordFile, read_json_document, read_records
@@ -182,23 +182,38 @@ def _load(
         inputs.append({**ref_file.input_entry(), "records": len(ref_ids)})
     ref_index = index_ids(ref_file, ref_ids, "reference") if references is not None else pred_index
 
+    question_warnings: list[str] = []
     if questions is not None:
         qfile = read_json_document(questions)
         qdoc = qfile.document
         items = qdoc.get("questions") if isinstance(qdoc, dict) else qdoc
         if not isinstance(items, list):
             raise InputError("a VQA questions file needs a 'questions' list", qfile.path)
-        text = {}
-        for q in items:
-            if isinstance(q, dict) and "question_id" in q and isinstance(q.get("question"), str):
-                text[str(q["question_id"])] = q["question"]
+        text: dict[str, str] = {}
+        for k, q in enumerate(items):
+            where = ("questions", k) if isinstance(qdoc, dict) else k
+            if not isinstance(q, dict) or "question_id" not in q:
+                raise qfile.error(where, "each question needs a 'question_id' (and its 'question')")
+            if not isinstance(q.get("question"), str):
+                raise qfile.error(where, f"'question' must be a string, got {describe(q.get('question'))}")
+            key = _id(qfile, where, q["question_id"], "question_id")
+            if key in text:
+                raise qfile.error(where, f"duplicate question_id {key!r}")
+            text[key] = q["question"]
+        unknown = sum(1 for k in ref_ids if k not in text)
+        if unknown:
+            question_warnings.append(
+                f"{counted(unknown, 'question')} of the ground truth {'is' if unknown == 1 else 'are'} not in "
+                f"{qfile.path.name} (another split?): {'its failure row has' if unknown == 1 else 'their failure rows have'} no question text"
+            )
         question_text = [text.get(k, t) for k, t in zip(ref_ids, question_text)]
         inputs.append({"path": str(qfile.path), "sha256": qfile.sha256, "records": len(items)})
 
     if references is None:
         counts: dict[str, Any] = {"records": len(pred_ids), "scored": len(pred_ids), "skipped": {}}
         return QAData(
-            pred_ids, preds, answers, [True] * len(preds), group_values, question_text, inputs, counts
+            pred_ids, preds, answers, [True] * len(preds), group_values, question_text, inputs, counts,
+            question_warnings,
         )
 
     joined = join_ids(
@@ -225,7 +240,7 @@ def _load(
             **joined.counts(),
         },
         warnings=[*joined.warnings("predictions"), *overridden(pred_file, "answers", references, references_option.split(" (")[0]),
-                  *_mp_docvqa(ref_file)],
+                  *_mp_docvqa(ref_file), *question_warnings],
     )
     return data
 
