@@ -308,7 +308,7 @@ def report(
     tags: Annotated[list[str] | None, typer.Option("--tags", help="W&B tag (repeatable).")] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="With --to-wandb: log into this W&B run "
                                                "(resumed; created when it does not exist).")] = None,
-    step: Annotated[int | None, typer.Option("--step", min=0, metavar="N", help="With --to-wandb: "
+    step: Annotated[int | None, typer.Option("--step", min=0, max=2**63 - 1, metavar="N", help="With --to-wandb: "
                                              "the metrics as the run's history row at step N (steps increase).")] = None,
     html_out: Annotated[str | None, typer.Option("--html", metavar="PATH",
                                                  help="Write a self-contained HTML report (plots, failure images).")] = None,
@@ -323,6 +323,9 @@ def report(
     _check_format(fmt)
     if (run_id is not None or step is not None) and not to_wandb:
         raise VlmevalError("--run-id and --step go with --to-wandb")
+    if run_id is not None and not re.fullmatch(r"[A-Za-z0-9._-]{1,128}", run_id):
+        # W&B refuses some characters and an offline run's folder is named after it
+        raise VlmevalError(f"--run-id {run_id!r}: use letters, digits, '.', '_' and '-' (at most 128)")
     if len(paths) > 1 and to_wandb:
         raise VlmevalError("--to-wandb logs one report: give each checkpoint's report with --run-id ID --step N")
     sources = {"REPORT": paths[0]} if len(paths) == 1 else {f"REPORT {i + 1}": p for i, p in enumerate(paths)}

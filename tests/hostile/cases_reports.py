@@ -384,7 +384,9 @@ CASES += [
     Case("report-step-negative", rep("--to-wandb", "--step", "-1"), R, out=None, err=r"--step"),
     Case("report-step-not-a-number", rep("--to-wandb", "--step", "x"), R, out=None, err=r"--step"),
     Case("report-wandb-bad-run-id", rep("--to-wandb", "--run-id", "a/b", "--format", "json"), R, out=None,
-         env=WANDB_ENV, err=r"W&B logging failed .*Run ID cannot contain"),
+         env=WANDB_ENV, err=r"--run-id 'a/b': use letters, digits, '\.', '_' and '-'"),
+    Case("report-wandb-run-id-escape", rep("--to-wandb", "--run-id", "a\x1bb"), R, out=None, env=WANDB_ENV,
+         err=r"--run-id 'a\\x1bb': use letters"),
     Case("report-wandb-step", rep("--to-wandb", "--run-id", "r1", "--step", "7", "--format", "json", "--quiet"), R,
          out=None, code=0, env=WANDB_ENV, outputs=("wandb/",), check=wandb_history_at_step, slow_ok=True),
 ]  # fmt: skip

@@ -68,9 +68,12 @@ class Report:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], path: object = None) -> Report:
-        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-            found = data.get("schema") if isinstance(data, dict) else None
-            raise InputError(f"not a vlmeval report (schema {found!r}, expected {SCHEMA!r})", path)
+        if not isinstance(data, dict):
+            kind = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true or false"}
+            raise InputError(f"not a vlmeval report (a JSON object with schema {SCHEMA!r}), got "
+                             f"{kind.get(type(data), 'null')}", path)  # fmt: skip
+        if data.get("schema") != SCHEMA:
+            raise InputError(f"not a vlmeval report (schema {data.get('schema')!r}, expected {SCHEMA!r})", path)
         known = {f for f in cls.__dataclass_fields__}
         missing = [
             k for k in ("task", "metrics", "scale", "signature", "counts", "per_sample") if k not in data
