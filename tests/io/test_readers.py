@@ -263,3 +263,14 @@ def test_the_predictions_own_references_beside_refs_are_named_in_a_warning(tmp_p
     assert "p.jsonl has its own 'references'; r.jsonl (--refs) gives the ones scored" in load_captions(preds, refs).warnings
     assert "p.jsonl has its own 'answers'; r.jsonl (--refs) gives the ones scored" in load_docvqa(preds, refs).warnings
     assert "p.jsonl has its own 'gt_boxes'; r.jsonl (--refs) gives the ones scored" in load_grounding(preds, refs).warnings
+
+
+def test_ids_that_differ_only_in_unicode_normalisation_are_named(tmp_path):
+    from vlmeval.io.captions import load_captions
+
+    preds, refs = tmp_path / "p.jsonl", tmp_path / "r.jsonl"
+    preds.write_text(json.dumps({"id": "cafe\u0301", "prediction": "a cup"}) + "\n" + json.dumps({"id": "x", "prediction": "a"}) + "\n")
+    refs.write_text(json.dumps({"id": "caf\u00e9", "references": ["a cup"]}) + "\n" + json.dumps({"id": "x", "references": ["a"]}) + "\n")
+    with pytest.raises(InputError) as info:
+        load_captions(preds, refs)
+    assert "1 prediction id differs from them only in Unicode normalisation (first: 'cafe\\u0301' (not NFC))" in str(info.value)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vlmeval.errors import InputError
+from vlmeval.errors import InputError, counted
 from vlmeval.io.readers import RecordFile
 
 
@@ -30,8 +30,31 @@ def index_ids(rf: RecordFile, ids: list[str], what: str, locations: list | None 
 
 
 def _preview(ids: list[str], n: int = 5) -> str:
-    shown = ", ".join(repr(i) for i in ids[:n])
+    shown = ", ".join(_shown_id(i) for i in ids[:n])
     return shown + (", ..." if len(ids) > n else "")
+
+
+def _normalisation_hint(missing: list[str], extra: list[str]) -> str:
+    """Where ids only differ in Unicode normalisation (a composed "é" and "e" + a combining accent), say so:
+    they print alike."""
+    if not extra or all(k.isascii() for k in missing):
+        return ""
+    import unicodedata
+
+    wanted = {unicodedata.normalize("NFC", k) for k in missing}
+    alike = [k for k in extra if unicodedata.normalize("NFC", k) in wanted]
+    if not alike:
+        return ""
+    return (f"; {counted(len(alike), 'prediction id', verb=('differs', 'differ'))} from them only in Unicode "
+            f"normalisation (first: {_shown_id(alike[0])}): ids are compared as written")
+
+
+def _shown_id(key: str) -> str:
+    """An id in a message; one that is not in Unicode's composed form (NFC) shows its code points: "café"
+    written with a combining accent looks like the composed one, and the two do not join."""
+    import unicodedata
+
+    return repr(key) if key.isascii() or unicodedata.is_normalized("NFC", key) else ascii(key) + " (not NFC)"
 
 
 @dataclass
@@ -110,7 +133,7 @@ def join_ids(
         )
         raise InputError(
             f"{len(missing)} of {len(ref_index)} references have no prediction ({_preview(missing)}); "
-            f"{subset} to score them as {missing_as}",
+            f"{subset} to score them as {missing_as}{_normalisation_hint(missing, extra)}",
             pred_file.path,
         )
     ids = list(ref_index)
