@@ -78,9 +78,13 @@ def _given(task, values: dict[str, Any], options: dict[str, Any]) -> dict[str, A
         raise VlmevalError(f"the inputs must be a dict of the task's inputs (such as {{'preds': ...}}), got {values!r:.40}")
     # records given in memory (a list of dicts) are read as a file of them would be
     values = {k: memory_records([dict(r) for r in v], k)
-              if isinstance(v, (list, tuple)) and v and all(isinstance(r, Mapping) for r in v) else v
+              if isinstance(v, (list, tuple)) and all(isinstance(r, Mapping) for r in v) else v
               for k, v in values.items()}  # fmt: skip
     known = {o.name for o in task.options}
+    strange = sorted(set(values) - known)
+    if strange:  # an input the task does not read would be dropped without a word
+        inputs = ", ".join(o.name for o in task.options if o.argument or o.type is Path)
+        raise VlmevalError(f"{task.name} takes no input {strange[0]!r}: its inputs are {inputs}")
     unknown = sorted(set(options) - known)
     if unknown:
         raise VlmevalError(
@@ -99,11 +103,19 @@ def _given(task, values: dict[str, Any], options: dict[str, Any]) -> dict[str, A
 def _typed(option, value: Any) -> Any:
     """A keyword's value as the command would have parsed it: of the option's type (numpy scalars as
     Python's), else one sentence. A bool takes True or False only: "no" is not False."""
-    if value is None or option.type is Path:
+    if value is None:
+        if option.default is not None and not option.required:  # the command has no way to pass "no value"
+            raise VlmevalError(f"{option.name}= must be {_EXPECTED.get(option.type, 'given')}, got null "
+                               f"(its default is {option.default!r})")  # fmt: skip
+        return value
+    if option.type is Path:
         return value
     if option.multiple and isinstance(value, (list, tuple)):
         return [_scalar(f"{option.name}=", option.type, v) for v in value]
     return _scalar(f"{option.name}=", option.type, value)
+
+
+_EXPECTED = {bool: "True or False", int: "a whole number", float: "a number", str: "text"}
 
 
 def _scalar(label: str, kind: type, value: Any) -> Any:
@@ -114,6 +126,8 @@ def _scalar(label: str, kind: type, value: Any) -> Any:
     if kind is bool:
         if value is True or value is False:
             return value
+        if type(value).__module__ == "numpy" and type(value).__name__ == "bool":  # numpy.bool_ (True_, False_)
+            return bool(value)
         expected = "True or False"
     elif kind is int:
         if isinstance(value, numbers.Integral) and not isinstance(value, bool):
@@ -179,6 +193,8 @@ def _meta(meta: Any) -> dict[str, Any]:
         raise VlmevalError(f"meta= must be a dict ({{'step': 1500}}), got {describe(meta)}")
     out: dict[str, Any] = {}
     for key, value in meta.items():
+        if type(value).__module__ == "numpy" and hasattr(value, "item"):  # numpy scalars as Python's
+            value = value.item()
         if isinstance(value, numbers.Integral) and not isinstance(value, bool):
             value = int(value)
         elif isinstance(value, numbers.Real) and not isinstance(value, bool):
@@ -564,11 +580,9 @@ class CaptionEvaluator:
             if missing:
                 raise VlmevalError(f"no prediction for id {missing[0]!r} ({len(missing)} of {len(self._ids)} missing)")
             predictions = [by_id[str(k)] for k in self._ids]
-        elif isinstance(predictions, (str, bytes)) or not isinstance(predictions, Sequence):
-            raise VlmevalError(
-                f"the predictions must be a list (in the evaluator's id order) or a dict by id, got {type(predictions).__name__}"
-            )
-        elif len(predictions) != len(self._ids):
+        else:  # a list in the evaluator's id order (a numpy array, a Series, an iterator too)
+            predictions = _column("predictions", predictions)
+        if len(predictions) != len(self._ids):
             raise VlmevalError(f"{len(predictions)} predictions for {len(self._ids)} samples with references")
         report = evaluate(
             "caption", self._values(list(predictions)), metrics=self.metrics, bootstrap=bootstrap, seed=seed,

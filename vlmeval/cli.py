@@ -338,7 +338,9 @@ def report(
     path = paths[0]
     loaded = load_report(path)
     if html_out is not None:  # the page reads the failure rows' images: none of them may be the page
-        check_not_read(html_out, [row.get("image") for row in loaded.failures], flag="--html")
+        from vlmeval.io.images import report_image
+
+        check_not_read(html_out, [report_image(loaded, row.get("image")) for row in loaded.failures], flag="--html")
     _print_report(loaded, fmt, verbose, path)
     if html_out is not None:
         from vlmeval.report.html import write_html

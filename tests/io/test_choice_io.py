@@ -292,3 +292,12 @@ def test_an_xlsx_with_several_sheets_says_only_the_first_is_read(tmp_path):
     wb.move_sheet("predictions", offset=-1)
     wb.save(path)
     assert any("only the first, 'predictions', is read" in w for w in read_choice_records(path).warnings)
+
+
+def test_chance_credit_is_0_where_the_answers_option_is_missing():
+    """A uniform draw over the options present is never the answer whose option pandas read as NA."""
+    from vlmeval.metrics.choice import score_choices
+
+    scores = score_choices(["zzz", "zzz"], [{"B": "x", "C": "y"}, {"A": "x", "B": "y"}], ["A", "A"],
+                           answers_without_option=True)  # fmt: skip
+    assert scores.credit.tolist() == [0.0, 0.5]

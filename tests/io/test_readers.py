@@ -237,15 +237,15 @@ def test_an_image_behind_a_folder_that_cannot_be_searched_is_no_image(tmp_path, 
     assert images.why_unreadable(tmp_path / "a.png").startswith("permission denied")
 
 
-def test_a_csv_id_written_as_a_whole_float_is_the_integer(tmp_path):
-    """pandas writes an int id column holding a NaN as 1.0, 2.0: in CSV/TSV that reads as 1, 2, as a JSON
-    1.0 does; other text stays as it is."""
+def test_a_csv_id_is_its_cells_text(tmp_path):
+    """CSV/TSV cells are text: an id cell 1.0 stays "1.0", as in an ids file or a JSON string (a JSON number
+    1.0 is the integer 1)."""
     from vlmeval.io.fields import record_id
 
     path = tmp_path / "p.csv"
-    path.write_text("id,prediction\n1.0,a\n1.5,b\nv2.0,c\n007.00,d\n")
+    path.write_text("id,prediction\n1.0,a\n1.5,b\nv2.0,c\n")
     rf = read_records(path)
-    assert [record_id(rf, i, r) for i, r in enumerate(rf.records)] == ["1", "1.5", "v2.0", "7"]
+    assert [record_id(rf, i, r) for i, r in enumerate(rf.records)] == ["1.0", "1.5", "v2.0"]
 
 
 def test_the_predictions_own_references_beside_refs_are_named_in_a_warning(tmp_path):

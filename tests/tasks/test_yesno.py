@@ -349,3 +349,12 @@ def test_failure_rows_and_html(cli, tmp_path):
     assert cli("report", "r.json", "--html", "r.html", "-q").exit_code == 0
     page = _parse(tmp_path / "r.html")
     assert page.classes["bars"] == 2 and "failures" in page.ids  # by category (split), by error type
+
+
+def test_a_split_sample_id_that_is_also_a_records_id_is_refused(tmp_path):
+    from vlmeval.errors import InputError
+
+    path = write_jsonl(tmp_path / "p.jsonl", [{"id": "7", "prediction": "yes", "answer": "yes", "category": "random,popular"},
+                                              {"id": "7/random", "prediction": "no", "answer": "no", "category": "random"}])  # fmt: skip
+    with pytest.raises(InputError, match="the id '7/random' names two samples"):
+        read_yesno_records(path)

@@ -265,7 +265,8 @@ def _vlmevalkit_index(rf: RecordFile, i: int, rec: dict) -> int:
         try:
             value = int(text)
         except ValueError:
-            value = float(text) if text.replace(".", "", 1).isdigit() else None
+            digits = text.replace(".", "", 1)
+            value = float(text) if digits.isascii() and digits.isdigit() else None  # not "²", which isdigit() takes
             if value is None or integral(value) is None:
                 raise rf.error(i, f"'index' must be an integer, got {text!r}") from None
     if isinstance(value, float):
@@ -402,8 +403,8 @@ def _prediction(fields: _Fields, i: int, rec: dict) -> str:
 
 
 def _fast_id(value: Any) -> str | None:
-    if type(value) is str:  # (a dot goes the long way: in a CSV/TSV cell "7.0" reads as 7)
-        return value if value and not value[0].isspace() and not value[-1].isspace() and "." not in value else None
+    if type(value) is str:
+        return value if value and not value[0].isspace() and not value[-1].isspace() else None
     if type(value) is int and -(10**18) < value < 10**18:
         return str(value)
     return None
@@ -418,6 +419,11 @@ def _label(fields: _Fields, i: int, rec: dict, key: str, *, ids_too: bool = Fals
         return value if value and not value.isspace() else None
     if ids_too and type(value) is int:
         return str(value)
+    if ids_too and isinstance(value, (int, float)) and not isinstance(value, bool):  # a group: text or an id
+        whole = value if isinstance(value, int) else integral(value)
+        if whole is None:
+            raise fields.rf.error(i, f"'{key}' must be text or a whole number, got {describe(value)}")
+        return str(whole)
     return fields.label(i, rec, key)
 
 
@@ -442,7 +448,9 @@ def _cached_options(rf: RecordFile, i: int, rec: dict, seen: dict, shared: dict)
 # What pandas' read_csv and read_excel read as NaN by default (pandas STR_NA_VALUES). VLMEvalKit reads its
 # files with them: an option cell holding one is no option there, a prediction holding one the text "nan".
 PANDAS_NA = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-                       "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})  # fmt: skip
+                       "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+                       # Excel's error cells, which pandas' openpyxl reader reads as NaN too
+                       "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#GETTING_DATA"})  # fmt: skip
 
 
 def _vlmevalkit_options(rf: RecordFile, fields: _Fields, i: int, rec: dict) -> dict[str, str]:
@@ -495,6 +503,11 @@ def _one_sample_per_category(data: YesNoData) -> YesNoData:
             for out, column in ((preds, data.predictions), (answers, data.answers), (images, data.images),
                                 (questions, data.questions)):  # fmt: skip
                 out.append(column[k])
+    if len(set(ids)) != len(ids):  # "7/random" made for record 7 is also another record's id
+        seen: set[str] = set()
+        twice = next(k for k in ids if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise InputError(f"the id {twice!r} names two samples: a record's own, and one split of a comma-joined "
+                         "category (ID/CATEGORY); rename that record", data.inputs[0]["path"])  # fmt: skip
     counts = {**data.counts, "scored": len(ids), "multi_category_record": joined}
     warnings = [*data.warnings, (
         f"{counted(joined, 'record')} {'belongs' if joined == 1 else 'belong'} to several categories "

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 from vlmeval.io.readers import RecordFile, lone_surrogate
@@ -43,7 +42,8 @@ def describe(value: Any) -> str:
         return f"binary data ({len(value)} bytes)"
     kind = {list: "a list", tuple: "a list", dict: "an object"}.get(type(value))
     if kind is None:
-        return f"a {type(value).__name__}"
+        name = type(value).__name__
+        return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
     try:
         shown = json.dumps(value, ensure_ascii=False, default=lambda v: f"<{type(v).__name__}>")
     except (ValueError, RecursionError, TypeError):
@@ -83,16 +83,7 @@ def record_id(rf: RecordFile, i: int, record: dict, key: str = "id") -> str:
     text = value.strip() if isinstance(value, str) else _int_text(rf, i, key, value)
     if text == "":
         raise rf.error(i, f"'{key}' is empty")
-    return whole_number_text(text) if rf.format in DELIMITED else text
-
-
-_WHOLE_FLOAT_TEXT = re.compile(r"[-+]?\d{1,15}\.0+")
-
-
-def whole_number_text(text: str) -> str:
-    """A CSV/TSV id cell written as a whole number with a fraction of zeros ("7.0": pandas writes an int
-    column holding a NaN so) as the integer, as a JSON 7.0 reads; any other text as it is."""
-    return str(int(float(text))) if _WHOLE_FLOAT_TEXT.fullmatch(text) else text
+    return text
 
 
 def _int_text(rf: RecordFile, i: int, key: str, value: int) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vlmeval.errors import InputError, counted
-from vlmeval.io.fields import describe, integral, not_an_id, record_id, text_field, whole_number_text
+from vlmeval.io.fields import describe, integral, not_an_id, record_id, text_field
 from vlmeval.io.join import index_ids, join_ids, overridden
 from vlmeval.io.readers import RecordFile, read_json_document, read_records
 
@@ -115,8 +115,7 @@ def _id(rf: RecordFile, where, value, key: str) -> str:
         if whole is None:
             raise _error(rf, where, f"'{key}' must be a string or an integer, {not_an_id(value)}")
         value = whole
-    text = str(value).strip() if isinstance(value, str) else str(value)
-    return whole_number_text(text) if rf.format in ("csv", "tsv") else text
+    return str(value).strip() if isinstance(value, str) else str(value)
 
 
 def _predictions(rf: RecordFile):
@@ -248,8 +247,8 @@ def _load(
 def _mp_docvqa(ref_file: RecordFile) -> list[str]:
     """MP-DocVQA ground truth (its page fields) is scored here as RRC DocVQA scores it: say so."""
     if ref_file.records and isinstance(ref_file.records[0], dict) and "answer_page_idx" in ref_file.records[0]:
-        return [f"{ref_file.path.name} is MP-DocVQA ground truth: ANLS is RRC DocVQA's unless --variant mp-docvqa "
-                "(MP-DocVQA's own evaluator: whitespace not collapsed, so answers with double spaces can score lower)"]
+        return [f"{ref_file.path.name} is MP-DocVQA ground truth: its own evaluator does not collapse whitespace "
+                "as RRC DocVQA's ANLS (the default, --variant rrc) does; --variant mp-docvqa scores as it does"]
     return []
 
 

@@ -274,7 +274,10 @@ def read_json_document(path: str | Path) -> RecordFile:
 
 
 def _one_line_route(text: str, route: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    return route if text.count("\n", 0, len(text.rstrip())) == 0 else None
+    end = len(text)
+    while end and text[end - 1].isspace():  # trailing line ends do not make a second line
+        end -= 1
+    return route if text.find("\n", 0, end) < 0 else None
 
 
 def _loads(text: str, path: Path) -> Any:
@@ -526,15 +529,30 @@ def _read_parquet(path: Path, raw: bytes, digest: str) -> RecordFile:
     try:
         table = pq.read_table(io.BytesIO(raw))
         # a map column (map<string, string> options) reads as the object it is, not as (key, value) pairs
-        records = table.to_pylist(maps_as_pydicts="strict")
+        # (asked only where there is one: the conversion is slower)
+        maps = any(_has_map(f.type) for f in table.schema)
+        records = table.to_pylist(maps_as_pydicts="strict") if maps else table.to_pylist()
     except Exception as exc:  # pyarrow raises many types for corrupt files (and invalid UTF-8 in strings)
         raise InputError(f"not a readable Parquet file ({' '.join(str(exc).split())[:200]})", path) from None
     for name in table.column_names:
         # NUL is no text in any format (the caption rules also mark where a text starts with it)
         if any(_holds_nul_strings(chunk) for chunk in table.column(name).chunks):
-            row = next(r for r, record in enumerate(records) if _holds_nul(record.get(name)))
-            raise InputError(f"'{name}' contains a NUL character: binary data, not text?", path, row + 1)
+            # (a dictionary's unused entry holds it in no row)
+            row = next((r for r, record in enumerate(records) if _holds_nul(record.get(name))), None)
+            if row is not None:
+                raise InputError(f"'{name}' contains a NUL character: binary data, not text?", path, row + 1)
     return RecordFile(path, "parquet", records, digest)
+
+
+def _has_map(kind) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_map(kind):
+        return True
+    if pa.types.is_struct(kind):
+        return any(_has_map(kind.field(k).type) for k in range(kind.num_fields))
+    value = getattr(kind, "value_type", None)  # lists, dictionaries
+    return value is not None and _has_map(value)
 
 
 def _holds_nul_strings(array) -> bool:

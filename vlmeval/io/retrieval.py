@@ -173,8 +173,10 @@ def load_matrix(path: str | Path | np.ndarray, what: str, finite: bool = False) 
     if array.dtype.kind == "f":
         for start in range(0, array.shape[0], rows):  # the finiteness check, block by block
             _refuse_nonfinite(np.asarray(array[start : start + rows]), start, what, finite, path)
+    digest = hashlib.sha256()
     with path.open("rb") as f:  # the file's own sha256, as every other input records it (sha256sum FILE)
-        digest = hashlib.file_digest(f, "sha256")
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
     return array, {
         "path": str(path),
         "sha256": digest.hexdigest(),

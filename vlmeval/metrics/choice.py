@@ -380,13 +380,19 @@ class ChoiceScores:
     distinct: int = 0  # distinct (prediction, options) pairs extracted by a rule
     # 0/1: VLMEvalKit's can_infer settles on a wrong letter or 'Z' (its CircularEval sends no such group to a judge)
     prefetched_wrong: np.ndarray | None = None
+    # 0/1: the answer's option is among the options (not so where a VLMEvalKit cell was read as NA): a
+    # uniform draw over the options can then be right, 1/k of the time
+    answerable: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.correct)
 
     @property
     def credit(self) -> np.ndarray:
-        return np.where(self.unparsed == 1, 1 / np.maximum(self.k, 1), self.correct)
+        chance = 1 / np.maximum(self.k, 1)
+        if self.answerable is not None:
+            chance = chance * self.answerable
+        return np.where(self.unparsed == 1, chance, self.correct)
 
     @property
     def letters(self) -> list[str | None]:
@@ -595,6 +601,7 @@ def score_choices(
         draw_lmms_eval=((packed & _DRAW) != 0).astype(np.int8),
         distinct=len(extracted),
         prefetched_wrong=((vk_letter != NO_LETTER) & (vk_letter != answer_codes)).astype(np.int8),
+        answerable=(((row_masks >> np.maximum(answer_codes, 0)) & 1) == 1).astype(np.int8),
     )
     if groups is not None:
         # a rotation left unresolved fails its group (VLMEvalKit: its judge's turn, no hit without one), also

@@ -43,10 +43,10 @@ def histogram_svg(values: list[float], title: str, bins: int = 20) -> str:
         step = len(finite) / HIST_LIMIT
         finite = [finite[int(i * step)] for i in range(HIST_LIMIT)]
     low, high = min(finite), max(finite)
-    if high == low:
-        high = low + 1.0
     # in halves: the difference of two finite floats can overflow (-1e308 to 1e308)
     half = high / 2 - low / 2
+    if half == 0:  # one value: a bar one wide (where 1e17 + 1 is 1e17, as wide as the value)
+        half = 0.5 if low + 1.0 != low else abs(low) / 2
     counts = [0] * bins
     for v in finite:
         counts[min(bins - 1, int((v / 2 - low / 2) / half * bins))] += 1

@@ -53,11 +53,12 @@ def metrics_table(report: Report) -> Table:
         return max([len(header), *(len(str(r[k])) for r in rows)])
 
     table = Table(title=f"vlmeval {report.task}", title_justify="left", show_edge=False, header_style="bold")
-    table.add_column("Metric", overflow="fold")
+    table.add_column("Metric", overflow="fold", min_width=min(8, widest(0, "Metric")))
     table.add_column("Score", justify="right", no_wrap=True, min_width=widest(1, "Score"))
     table.add_column("Scale", no_wrap=True, style="dim", min_width=widest(2, "Scale"))
-    if report.ci:
-        table.add_column("95% CI", justify="right", no_wrap=True, min_width=widest(3, "95% CI"))
+    if report.ci:  # an interval wraps after its comma, never inside a number
+        halves = max([6, *(len(part) for r in rows for part in str(r[3]).split(" "))])
+        table.add_column("95% CI", justify="right", overflow="fold", min_width=halves)
     for row in rows:
         table.add_row(*row[:3], *(Text(r) for r in row[3:]))
     return table

@@ -182,7 +182,7 @@ def _harness_warning(counts: dict[str, int], n: int, rule: str) -> list[str]:
 # the per-sample statistics a part keeps for the merge, and their types
 ROW_STATISTICS = {"letter_codes": "int64", "reason_codes": "int64", "correct": "int8", "unparsed": "int8",
                   "refused": "int8", "k": "int64", "judge_vlmevalkit": "int8", "draw_lmms_eval": "int8",
-                  "prefetched_wrong": "int8"}  # fmt: skip
+                  "prefetched_wrong": "int8", "answerable": "int8"}  # fmt: skip
 
 
 def merge(parts: list) -> Result:

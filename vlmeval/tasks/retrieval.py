@@ -104,7 +104,7 @@ def load(values: dict[str, Any]):
             raise VlmevalError("a score matrix needs --queries, --items and --relevance")
         return load_scores(source, values["queries"], values["items"], values["relevance"])
     if values.get("queries") or values.get("items") or values.get("relevance"):
-        name = getattr(source, "name", str(source))
+        name = getattr(source, "path", source)  # records in memory: their <name>, never the records
         raise VlmevalError(
             f"{name} is read as ranked lists (a score matrix is a .npy file, numpy.save), and ranked lists "
             "carry their own queries and relevance: give a .npy matrix, or drop --queries/--items/--relevance"
