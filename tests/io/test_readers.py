@@ -274,3 +274,22 @@ def test_ids_that_differ_only_in_unicode_normalisation_are_named(tmp_path):
     with pytest.raises(InputError) as info:
         load_captions(preds, refs)
     assert "1 prediction id differs from them only in Unicode normalisation (first: 'cafe\\u0301' (not NFC))" in str(info.value)
+
+
+def test_a_csv_quote_left_open_is_named_and_parquet_decimal_boxes_are_numbers(tmp_path):
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from vlmeval.io.grounding import load_grounding
+
+    path = tmp_path / "p.csv"
+    path.write_text('id,prediction,answer\n1,"yes,no\n2,no,no\n')
+    with pytest.raises(InputError, match=r"p\.csv:2: expected 3 fields .*a quote in it left open"):
+        read_records(path)
+    boxes = pa.array([[[decimal.Decimal("10.5"), decimal.Decimal(10), decimal.Decimal(50), decimal.Decimal(60)]]],
+                     type=pa.list_(pa.list_(pa.decimal128(6, 2))))  # fmt: skip
+    parquet = tmp_path / "g.parquet"
+    pq.write_table(pa.table({"id": ["a"], "prediction": ["[10.5, 10, 50, 60]"], "gt_boxes": boxes}), parquet)
+    assert load_grounding(parquet).gt_boxes[0].tolist() == [[10.5, 10.0, 50.0, 60.0]]

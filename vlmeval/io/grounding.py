@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -241,9 +242,11 @@ MAX_SIDE = 2**31 - 1  # pixels: no image format stores a longer side
 
 
 def _finite(value) -> bool:
+    """A finite number: an int or float (not a bool), or a Parquet decimal."""
     try:
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    except OverflowError:  # an integer past the float range (JSON allows 4300 digits)
+        number = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+        return number and math.isfinite(value)
+    except (OverflowError, ValueError):  # an integer past the float range (JSON allows 4300 digits); sNaN
         return False
 
 

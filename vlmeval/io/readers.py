@@ -510,8 +510,10 @@ def _read_delimited(path: Path, text: str, digest: str, delimiter: str, fmt: str
                 start = reader.line_num + 1
                 continue
             if len(row) != len(header):
+                # a quote left open swallows the line ends and separators that follow it into one cell
+                hint = "; a quote in it left open (the cell then runs on over the line ends)?" if reader.line_num > start else ""
                 raise InputError(
-                    f"expected {len(header)} fields (as in the header), found {len(row)}", path, start
+                    f"expected {len(header)} fields (as in the header), found {len(row)}{hint}", path, start
                 )
             records.append(dict(zip(header, row)))
             lines.append(start)
