@@ -31,7 +31,7 @@ def _fmt(v: Any) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "–"
     if isinstance(v, float):
-        return f"{v:.4f}" if abs(v) < 1000 else f"{v:,.1f}"
+        return f"{v:.4f}"  # as the table prints it (an MME score 1108.3333, not 1,108.3)
     return str(v)
 
 
