@@ -246,3 +246,38 @@ def test_checkpoints_logged_at_their_steps_become_one_run_with_a_history_row_eac
             assert (row[f"{key}_ci_low"], row[f"{key}_ci_high"]) == (pytest.approx(low), pytest.approx(high))
     accuracy = [row["vqa_accuracy"] for _, row in sorted(history, key=lambda item: item[0])]
     assert accuracy.index(max(accuracy)) == 2  # the curve W&B draws peaks at step 3
+
+
+def test_a_resumed_run_drops_the_earlier_checkpoints_interval_and_error_type_keys(cli, wandb_env, monkeypatch):
+    """Resuming a run (--run-id) keeps its summary: keys only the earlier checkpoint had would stay and make
+    the summary no one checkpoint's. (Offline every call is its own run; a stand-in run shows the resume.)"""
+    from vlmeval.report.report import load_report
+    from vlmeval.report.wandb_log import log_report
+
+    assert cli("caption", CAPTION_JSONL, "--metrics", "Bleu", "--out", "r.json", "--quiet").exit_code == 0
+
+    class Summary(dict):
+        pass
+
+    class Run:
+        step, dir = 0, ""
+
+        def __init__(self):
+            self.summary = Summary({"Bleu_1_ci_low": 0.1, "Bleu_1_ci_high": 0.2, "error_type/spam": 0.5, "Bleu_1": 0.3,
+                                    "my_own": 1})  # fmt: skip
+
+        def log(self, *a, **k):
+            pass
+
+        def log_artifact(self, *a):
+            pass
+
+        def finish(self):
+            pass
+
+    run = Run()
+    monkeypatch.setattr(wandb, "init", lambda **kwargs: run)
+    log_report(load_report(wandb_env / "r.json"), wandb_env / "r.json", project="p", entity=None, run_name=None,
+               tags=[], run_id="series", step=5)  # fmt: skip
+    assert "Bleu_1_ci_low" not in run.summary and "error_type/spam" not in run.summary
+    assert run.summary["my_own"] == 1 and run.summary["Bleu_1"] != 0.3

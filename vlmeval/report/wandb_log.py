@@ -69,6 +69,12 @@ def log_report(
         for key, (low, high) in report.ci.items():
             summary[f"{key}_ci_low"], summary[f"{key}_ci_high"] = low, high
         summary.update(error_type_rates(report))
+        if run_id:  # a resumed run's summary is the last checkpoint's: drop the interval and error-type keys it lacks
+            for key in [k for k in list(run.summary.keys()) if k not in summary and _ours(k)]:
+                try:
+                    del run.summary[key]
+                except Exception:  # a wandb that cannot delete keeps them: they are the earlier checkpoint's
+                    pass
         run.summary.update(summary)
         logged = {}
         for key, values in report.per_sample.items():
@@ -185,6 +191,11 @@ def _picture(wandb, report, row: dict):
         "predictions": {"box_data": boxes(_box_list(row.get("box")), 2, "pred"), "class_labels": labels},
     }
     return wandb.Image(image, boxes=overlay, caption=str(row.get("id")))
+
+
+def _ours(key: str) -> bool:
+    """A summary key vlmeval writes per checkpoint (not the metrics: a metric a checkpoint lacks stays)."""
+    return key.endswith(("_ci_low", "_ci_high")) or key.startswith(("error_type/", "i2t_error_type/"))
 
 
 def _cell(value):
