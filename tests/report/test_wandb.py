@@ -35,6 +35,10 @@ def test_offline_run_is_written_and_reads_back(cli, wandb_env, monkeypatch):
         "100",
         "--failures",
         "5",
+        "--meta",
+        "step=1500",
+        "--meta",
+        "model=m",
         "--out",
         "r.json",
         "--quiet",
@@ -64,6 +68,7 @@ def test_offline_run_is_written_and_reads_back(cli, wandb_env, monkeypatch):
     config = {u.key: json.loads(u.value_json) for u in run.config.update}
     assert config["signature"]["CIDEr"] == report["signature"]["CIDEr"]
     assert config["inputs"][0]["sha256"] == report["inputs"][0]["sha256"]
+    assert config["meta"] == report["meta"] == {"step": 1500, "model": "m"} and config["counts"] == report["counts"]
     summary = _summary(records)
     assert summary["CIDEr"] == pytest.approx(report["metrics"]["CIDEr"])
     assert summary["CIDEr_ci_low"] == pytest.approx(report["ci"]["CIDEr"][0])

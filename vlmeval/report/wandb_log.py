@@ -57,6 +57,8 @@ def log_report(
             {k: v for k, v in entry.items() if k in ("path", "sha256", "records")} for entry in report.inputs
         ],
         "vlmeval": report.environment.get("vlmeval"),
+        "meta": report.meta,  # --meta step=1500 --meta model=...: what the run is, where W&B filters runs
+        "counts": report.counts,
     }
     try:
         run = wandb.init(
