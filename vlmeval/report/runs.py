@@ -120,8 +120,8 @@ def comparison_kind(count: int, *, runs: bool = False, blind: bool = False, gate
 
 def run_labels(reports: list, names: list[str]) -> list[str]:
     """``meta.run`` where a report has one, else its file name without ``.json``/``.json.gz`` (a checkpoint
-    series shares one ``meta.model``, so the model cannot tell its runs apart). A label two runs would
-    share becomes the path as given, and then gets ``#position``."""
+    series shares one ``meta.model``, so the model cannot tell its runs apart). A file-name label two runs
+    would share becomes the path as given; a label still shared (also a shared ``meta.run``) gets ``#position``."""
 
     def stem(name: str) -> str:
         base = Path(name).name
