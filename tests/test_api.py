@@ -132,6 +132,8 @@ def test_bad_input_is_one_exception_with_the_clis_sentence(cli, tmp_path):
         (lambda v: v.caption(["a"], [["a"]], meta=[1, 2]), "meta= must be a dict"),
         (lambda v: v.caption(["a"], [["a"]], meta={"x": object()}), "meta= takes text keys"),
         (lambda v: v.evaluate("caption", None), "the inputs must be a dict"),
+        (lambda v: v.evaluate("yesno", {"preds": 5}), "preds must be a file path or records"),
+        (lambda v: v.yesno(["yes"], ["yes"]).save(5), "save\\(\\) takes a file path"),
         (lambda v: v.CaptionEvaluator("a dog"), "references must be a list with one entry per sample, got the string"),
         (lambda v: v.CaptionEvaluator([["a dog"]])(["a"], tokenizer="ptb"), "options are fixed when it is built"),
         # retrieval: one input, and what goes with it
@@ -177,6 +179,17 @@ def test_api_takes_numpy_pandas_iterators_and_every_field_the_records_have(tmp_p
     path = tmp_path / "ranked.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in ranked))
     assert vlmeval.retrieval(ranked).metrics == vlmeval.retrieval(path).metrics
+
+
+def test_retrieval_from_embeddings_in_memory_equals_the_files():
+    import vlmeval
+
+    folder = FIXTURES / "retrieval"
+    arrays = vlmeval.retrieval(image_embeddings=np.load(folder / "image_embeddings.npy"),
+                               text_embeddings=np.load(folder / "text_embeddings.npy"), pairs=folder / "pairs.jsonl")  # fmt: skip
+    files = vlmeval.retrieval(image_embeddings=folder / "image_embeddings.npy",
+                              text_embeddings=folder / "text_embeddings.npy", pairs=folder / "pairs.jsonl")  # fmt: skip
+    assert arrays.metrics == files.metrics and arrays.metrics
 
 
 def test_api_comparison_settings_are_the_commands(tmp_path):

@@ -142,6 +142,14 @@ def test_diagnostics_and_results_streams_that_fail_keep_the_exit_code(tmp_path, 
         assert "cannot write the results to stdout: No space left on device" in done.stderr
 
 
+@pytest.mark.parametrize("args", [("--help",), ("--version",), ("yesno", "--help")])
+def test_help_and_version_into_a_full_or_closed_stdout(args):
+    command = " ".join(f"'{a}'" for a in [sys.executable, "-m", "vlmeval", *args])
+    for redirect, code in (("> /dev/full", 2), (">&-", 0)):
+        done = subprocess.run(["bash", "-c", f"{command} {redirect}"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert done.returncode == code and "Traceback" not in done.stderr, (redirect, done.stderr)
+
+
 def test_a_terminal_that_cannot_encode_degrades(tmp_path):
     preds = write_jsonl(tmp_path / "p.jsonl", _records(3) + [{"id": 9, "prediction": "ein Hund · 犬", "references": ["a dog"]}])
     result = _process("caption", preds, *FAST, "--failures", "4", "--out", tmp_path / "r.json",

@@ -22,6 +22,7 @@ has, the API has.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,7 @@ def evaluate(
 def _given(task, values: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
     """The task's option values as the CLI hands them over: defaults, then the inputs, then the options
     (choices as text, paths as paths), each checked against its declaration."""
-    from vlmeval.io.readers import memory_records
+    from vlmeval.io.readers import RecordFile, memory_records
     from vlmeval.run import check_values
 
     if not isinstance(values, Mapping):
@@ -80,6 +81,14 @@ def _given(task, values: dict[str, Any], options: dict[str, Any]) -> dict[str, A
     values = {k: memory_records([dict(r) for r in v], k)
               if isinstance(v, (list, tuple)) and all(isinstance(r, Mapping) for r in v) else v
               for k, v in values.items()}  # fmt: skip
+    for option in task.options:  # a file input: a path, records or an array, as the task reads them
+        value = values.get(option.name)
+        # (a list: retrieval's query and item ids)
+        if option.type is Path and value is not None and not isinstance(value, (str, os.PathLike, RecordFile, list)) \
+                and type(value).__module__ != "numpy":  # fmt: skip
+            from vlmeval.io.fields import describe
+
+            raise VlmevalError(f"{option.name} must be a file path or records (a list of dicts), got {describe(value)}")
     known = {o.name for o in task.options}
     strange = sorted(set(values) - known)
     if strange:  # an input the task does not read would be dropped without a word

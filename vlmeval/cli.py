@@ -8,6 +8,8 @@ stderr, no traceback), 3 an internal error (a bug: please report it).
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import inspect
 import os
 import re
@@ -102,6 +104,10 @@ class _Group(_NoBoolMetavar, TyperGroup):
             # exits and usage errors belong to the CLI framework (typer, which vendors click)
             if type(exc).__module__.split(".")[0] in ("typer", "click") or os.environ.get("VLMEVAL_DEBUG"):
                 raise
+            if isinstance(exc, OSError) and getattr(exc, "errno", None) in (errno.EPIPE, errno.ENOSPC, errno.EIO) \
+                    and ctx.resilient_parsing is False and any(a in ("--help", "-h") for a in sys.argv[1:]):  # fmt: skip
+                raise  # click writing the help into a closed or full stdout: main() says so
+
             sys.stderr.write(
                 f"vlmeval: internal error: {type(exc).__name__}: {exc} "
                 "(a bug; rerun with VLMEVAL_DEBUG=1 for the traceback)\n"
@@ -470,6 +476,16 @@ def _root(
 
 
 def main() -> None:
+    if sys.stdout is None:  # started with stdout closed (>&-): the results go nowhere, the run still runs
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
     console.utf8_or_escaped()
     console.diagnostics_never_fail()
-    app()
+    try:
+        app()
+    except OSError as exc:  # what click writes itself (--help, --version) into a closed or full stdout
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if isinstance(exc, BrokenPipeError):
+            sys.exit(0)
+        sys.stderr.write(f"error: cannot write to stdout: {exc.strerror or exc}\n")
+        sys.exit(2)

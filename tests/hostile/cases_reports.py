@@ -229,6 +229,7 @@ CASES: list[Case] = [
           ("iou-sweep-key", _set("breakdown", {"iou_threshold": {"x": {"acc@x": 0.5}}}),
            r"breakdown\.iou_threshold's groups must be IoU thresholds"),
           ("failure-image-number", _set("failures", [{"id": "1", "image": 5}]), r"failures\[0\]\.image"),
+          ("failure-score-string", _set("failures", [{"id": "1", "score": "high"}]), r"failures\[0\]\.score"),
           ("per-sample-ids-twice", lambda d: d["per_sample"].update(ids=[d["per_sample"]["ids"][0]] * len(d["per_sample"]["ids"])),
            r"per_sample\.ids holds the id .* twice"),
       )],  # fmt: skip

@@ -301,3 +301,11 @@ def test_chance_credit_is_0_where_the_answers_option_is_missing():
     scores = score_choices(["zzz", "zzz"], [{"B": "x", "C": "y"}, {"A": "x", "B": "y"}], ["A", "A"],
                            answers_without_option=True)  # fmt: skip
     assert scores.credit.tolist() == [0.0, 0.5]
+
+
+def test_a_vlmevalkit_option_cell_holding_a_space_is_an_option(tmp_path):
+    """pandas keeps " " (no NA string): VLMEvalKit's choices include it."""
+    tsv = tmp_path / "p.tsv"
+    tsv.write_text("index\tquestion\tA\tB\tanswer\tprediction\n0\tq\t \ty\tA\tA\n")
+    data = read_choice_records(tsv)
+    assert data.options == [{"A": " ", "B": "y"}] and "answer_without_option" not in data.counts

@@ -456,7 +456,8 @@ PANDAS_NA = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-N
 def _vlmevalkit_options(rf: RecordFile, fields: _Fields, i: int, rec: dict) -> dict[str, str]:
     opts = {}
     for c in LETTERS:
-        text = fields.text(i, rec, c, required=False, empty_is_none=True) if c in rec else None
+        # as pandas reads the cell: empty or an NA string is no option, a space is the option " "
+        text = fields.text(i, rec, c, required=False) if c in rec else None
         if text is not None and text not in PANDAS_NA:
             opts[c] = text
     if len(opts) < 2:
@@ -496,8 +497,9 @@ def _one_sample_per_category(data: YesNoData) -> YesNoData:
     joined = 0
     for k, category in enumerate(data.categories):
         parts = list(dict.fromkeys(c for c in category.split(",") if c)) if category and "," in category else [category]
+        parts = parts or [category]  # only commas: no split to count it in, the category as written
         joined += len(parts) > 1
-        for part in parts or [category]:
+        for part in parts:
             ids.append(data.ids[k] if len(parts) == 1 else f"{data.ids[k]}/{part}")
             cats.append(part)
             for out, column in ((preds, data.predictions), (answers, data.answers), (images, data.images),

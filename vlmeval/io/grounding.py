@@ -310,6 +310,8 @@ def load_detection(results: RecordFile, instances: str | Path) -> DetectionData:
         if ann.get("iscrowd", 0) not in (0, 1):
             # pycocotools reads iscrowd twice, as truth (ignored) and through int() (crowd IoU): "0" is both
             raise gt_file.error(("annotations", i), f"'iscrowd' must be 0 or 1, got {ann['iscrowd']!r}")
+        if not integer_id(ann["id"]):  # COCOeval's matching keys on it (faster-coco-eval takes integers only)
+            raise gt_file.error(("annotations", i), f"an annotation id must be an integer, as COCO's are, got {ann['id']!r}")
         annotation_ids.append(ann["id"])
         if not _finite(ann.get("area")):
             # COCOeval reads it for the small/medium/large ranges (pycocotools raises KeyError without it)

@@ -369,6 +369,11 @@ def _item_id(rf: RecordFile, i: int, item: Any, key: str) -> str:
     raise rf.error(i, f"'{key}' item ids must be strings or integers, found {describe(item)}")
 
 
+def _where(source) -> Path | None:
+    """The file a message names: None for an array given in memory (the Python API)."""
+    return None if isinstance(source, np.ndarray) else Path(source)
+
+
 def load_embeddings(images: str | Path, texts: str | Path, pairs: str | Path) -> RetrievalData:
     """Image and text embeddings (rows in the order of the pairs file: images in its order, captions in the
     order they appear in it) and ``{"image": id, "captions": [ids]}`` rows; cosine similarity, both ways."""
@@ -396,21 +401,21 @@ def load_embeddings(images: str | Path, texts: str | Path, pairs: str | Path) ->
     if image_matrix.shape[0] != len(image_ids):
         raise InputError(
             f"{image_matrix.shape[0]} image embeddings for {len(image_ids)} images in {rf.path.name}",
-            Path(images),
+            _where(images),
         )
     if text_matrix.shape[0] != len(caption_ids):
         raise InputError(
             f"{text_matrix.shape[0]} text embeddings for {len(caption_ids)} captions in {rf.path.name}",
-            Path(texts),
+            _where(texts),
         )
     if image_matrix.shape[1] != text_matrix.shape[1]:
         raise InputError(
             f"image embeddings have {image_matrix.shape[1]} dimensions, text embeddings {text_matrix.shape[1]}",
-            Path(texts),
+            _where(texts),
         )
     dtype = np.float32 if image_matrix.dtype == np.float32 and text_matrix.dtype == np.float32 else np.float64
-    image_unit = _unit_rows(np.asarray(image_matrix, dtype=dtype), Path(images))
-    text_unit = _unit_rows(np.asarray(text_matrix, dtype=dtype), Path(texts))
+    image_unit = _unit_rows(np.asarray(image_matrix, dtype=dtype), _where(images))
+    text_unit = _unit_rows(np.asarray(text_matrix, dtype=dtype), _where(texts))
     caption_image_arr = np.asarray(caption_image, dtype=np.int64)
     n_images, n_texts = len(image_ids), len(caption_ids)
     t2i = Relevance(

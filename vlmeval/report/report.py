@@ -97,6 +97,10 @@ class Report:
 
     def save(self, path: str | Path) -> None:
         """Write the report as the CLI writes it (atomically; a ``.gz`` name is gzipped)."""
+        if not isinstance(path, (str, os.PathLike)):
+            from vlmeval.errors import VlmevalError
+
+            raise VlmevalError(f"save() takes a file path, got {type(path).__name__}")
         write_report(self, path)
 
     def to_wandb(self, prefix: str = "") -> dict[str, float]:
@@ -154,6 +158,8 @@ def _check_shape(data: dict[str, Any], path: object) -> None:
             raise InputError(f"not a valid report: failures[{k}] must be an object", path)
         if not isinstance(failure.get("image"), (str, type(None))):
             raise InputError(f"not a valid report: failures[{k}].image must be a path (text) or null", path)
+        if failure.get("score") is not None and not (_number(failure["score"]) and _fits_a_float(failure["score"])):
+            raise InputError(f"not a valid report: failures[{k}].score must be a number or null", path)
     for name, groups in data.get("breakdown", {}).items():
         # {breakdown: {group: {metric: number or null}}}, and an IoU sweep's groups are thresholds
         if not isinstance(groups, dict) or not all(

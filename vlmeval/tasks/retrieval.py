@@ -65,7 +65,8 @@ def _embeddings(values: dict[str, Any]) -> bool:
     """Whether the input is embeddings (scored in both directions), checking the input options agree."""
     from vlmeval.errors import VlmevalError
 
-    given = [values.get(k) for k in ("image_embeddings", "text_embeddings", "pairs")]
+    # (arrays from the Python API have no truth value: "given" is "not None")
+    given = [values.get(k) is not None for k in ("image_embeddings", "text_embeddings", "pairs")]
     if values.get("source") is None:
         if not all(given):
             raise VlmevalError(
