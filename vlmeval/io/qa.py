@@ -200,6 +200,16 @@ def _load(
                 raise qfile.error(where, f"duplicate question_id {key!r}")
             text[key] = q["question"]
         unknown = sum(1 for k in ref_ids if k not in text)
+        # VQA v2: a question's image in the questions file and in the annotations are one image
+        ann_image = {str(a.get("question_id")): a.get("image_id") for a in (records if references is not None else [])
+                     if isinstance(a, dict) and "image_id" in a}  # fmt: skip
+        other_image = sum(1 for q in items if str(q["question_id"]) in ann_image and "image_id" in q
+                          and q["image_id"] != ann_image[str(q["question_id"])])  # fmt: skip
+        if other_image:
+            question_warnings.append(
+                f"{counted(other_image, 'question')} in {qfile.path.name} {'names' if other_image == 1 else 'name'} "
+                "another image than the annotations do (another split's questions file?)"
+            )
         if unknown:
             question_warnings.append(
                 f"{counted(unknown, 'question')} of the ground truth {'is' if unknown == 1 else 'are'} not in "
