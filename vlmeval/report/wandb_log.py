@@ -60,6 +60,9 @@ def log_report(
         "meta": report.meta,  # --meta step=1500 --meta model=...: what the run is, where W&B filters runs
         "counts": report.counts,
     }
+    # wandb's login prints "Loaded credentials" before Settings(silent=True) applies: quiet it for this call
+    silent_before = os.environ.get("WANDB_SILENT")
+    os.environ["WANDB_SILENT"] = "true"
     try:
         run = wandb.init(
             project=project or f"vlmeval-{report.task}", entity=entity, name=run_name, tags=tags or None, config=config,
@@ -121,6 +124,10 @@ def log_report(
             wandb.teardown()
         except Exception:
             pass
+        if silent_before is None:
+            os.environ.pop("WANDB_SILENT", None)
+        else:
+            os.environ["WANDB_SILENT"] = silent_before
     return str(Path(where).parent) if where else ""
 
 
