@@ -239,7 +239,10 @@ def _column(name: str, value: Any, per: str = "sample") -> list[Any] | None:
         entries = list(value)
     except TypeError:
         raise VlmevalError(f"{name} must be a list with one entry per {per}, got {describe(value)}") from None
-    # a list of numpy arrays or scalars (a box per sample, np.int64 ids): the Python values they hold
+    # a list of numpy arrays or scalars (a box per sample, np.int64 ids): the Python values they hold (the
+    # types are collected in C, so a plain list costs no Python pass)
+    if not any(kind.__module__ == "numpy" for kind in set(map(type, entries))):
+        return entries
     return [v.tolist() if type(v).__module__ == "numpy" else v for v in entries]
 
 

@@ -104,9 +104,8 @@ class _Group(_NoBoolMetavar, TyperGroup):
             # exits and usage errors belong to the CLI framework (typer, which vendors click)
             if type(exc).__module__.split(".")[0] in ("typer", "click") or os.environ.get("VLMEVAL_DEBUG"):
                 raise
-            if isinstance(exc, OSError) and getattr(exc, "errno", None) in (errno.EPIPE, errno.ENOSPC, errno.EIO) \
-                    and ctx.resilient_parsing is False and any(a in ("--help", "-h") for a in sys.argv[1:]):  # fmt: skip
-                raise  # click writing the help into a closed or full stdout: main() says so
+            if isinstance(exc, OSError) and exc.errno in (errno.EPIPE, errno.ENOSPC, errno.EIO) and "--help" in sys.argv:
+                raise  # click writing a command's help into a closed or full stdout: main() says so
 
             sys.stderr.write(
                 f"vlmeval: internal error: {type(exc).__name__}: {exc} "

@@ -28,7 +28,7 @@ from typing import Any
 
 from vlmeval.errors import InputError, counted
 from vlmeval.io.fields import describe, integral, not_an_id, record_id
-from vlmeval.io.join import index_ids
+from vlmeval.io.join import first_repeat, index_ids
 from vlmeval.io.readers import RecordFile, read_bytes, read_records
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -192,7 +192,7 @@ class _Fields:
             if self.first_numeric is None:
                 self.first_numeric = f"{self.rf.where(i)} ('{key}' = {value!r})"
             return str(value)
-        raise self.rf.error(i, f"'{key}' must be text, got {_kind(value)}")
+        raise self.rf.error(i, f"'{key}' must be text, got {describe(value)}")
 
     def prediction(self, i: int, rec: dict) -> str:
         """An empty XLSX cell is an empty prediction (VLMEvalKit writes a missing answer as an empty cell)."""
@@ -210,10 +210,6 @@ class _Fields:
                 f"{self.numeric_cells} numeric XLSX cells read as text (first at {self.first_numeric}); "
                 "VLMEvalKit's pandas may read them differently (2 or 2.0)"
             )
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else describe(value)
 
 
 def _options(rf: RecordFile, i: int, value: Any) -> dict[str, str]:
@@ -239,7 +235,7 @@ def _options(rf: RecordFile, i: int, value: Any) -> dict[str, str]:
         raise rf.error(i, f"a question needs 2 to 26 options, got {len(out)}")
     for key, text in out.items():
         if not isinstance(text, str):
-            raise rf.error(i, f"option {key} must be text, got {_kind(text)}")
+            raise rf.error(i, f"option {key} must be text, got {describe(text)}")
         if not text.strip():
             raise rf.error(i, f"option {key} is empty")
     return out
@@ -505,11 +501,10 @@ def _one_sample_per_category(data: YesNoData) -> YesNoData:
             for out, column in ((preds, data.predictions), (answers, data.answers), (images, data.images),
                                 (questions, data.questions)):  # fmt: skip
                 out.append(column[k])
-    if len(set(ids)) != len(ids):  # "7/random" made for record 7 is also another record's id
-        seen: set[str] = set()
-        twice = next(k for k in ids if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        raise InputError(f"the id {twice!r} names two samples: a record's own, and one split of a comma-joined "
-                         "category (ID/CATEGORY); rename that record", data.inputs[0]["path"])  # fmt: skip
+    twice = first_repeat(ids)  # "7/random" made for record 7 is also another record's id
+    if twice is not None:
+        raise InputError(f"the id {ids[twice]!r} names two samples: a record's own, and one split of a "
+                         "comma-joined category (ID/CATEGORY); rename that record", data.inputs[0]["path"])  # fmt: skip
     counts = {**data.counts, "scored": len(ids), "multi_category_record": joined}
     warnings = [*data.warnings, (
         f"{counted(joined, 'record')} {'belongs' if joined == 1 else 'belong'} to several categories "

@@ -16,7 +16,7 @@ import numpy as np
 from vlmeval.errors import InputError, counted
 from vlmeval.io.fields import number_field, optional_str, record_id
 from vlmeval.io.images import image_size, images_folder, resolve_image, why_unreadable
-from vlmeval.io.join import index_ids, join_ids, overridden
+from vlmeval.io.join import first_repeat, index_ids, join_ids, overridden
 from vlmeval.io.readers import RecordFile, read_records
 
 
@@ -226,16 +226,10 @@ class DetectionData:
 
 def _unique_ids(gt_file, section: str, ids: list, what: str) -> set:
     """The ids as a set; the second record that repeats one is an error."""
-    seen: set = set()
-    for i, value in enumerate(ids):
-        try:
-            repeated = value in seen
-        except TypeError:  # an unhashable id (a list): no COCO id, but not a duplicate either
-            continue
-        if repeated:
-            raise gt_file.error((section, i), f"duplicate {what} id {value!r}")
-        seen.add(value)
-    return seen
+    twice = first_repeat(ids)
+    if twice is not None:
+        raise gt_file.error((section, twice), f"duplicate {what} id {ids[twice]!r}")
+    return set(ids)
 
 
 MAX_SIDE = 2**31 - 1  # pixels: no image format stores a longer side

@@ -29,6 +29,19 @@ def index_ids(rf: RecordFile, ids: list[str], what: str, locations: list | None 
     return index
 
 
+def first_repeat(keys) -> int | None:
+    """The position of the first key that repeats an earlier one, or None (unhashable keys never repeat)."""
+    seen: set = set()
+    for position, key in enumerate(keys):
+        try:
+            if key in seen:
+                return position
+            seen.add(key)
+        except TypeError:
+            continue
+    return None
+
+
 def _preview(ids: list[str], n: int = 5) -> str:
     shown = ", ".join(_shown_id(i) for i in ids[:n])
     return shown + (", ..." if len(ids) > n else "")

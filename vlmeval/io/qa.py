@@ -188,7 +188,11 @@ def _load(
         items = qdoc.get("questions") if isinstance(qdoc, dict) else qdoc
         if not isinstance(items, list):
             raise InputError("a VQA questions file needs a 'questions' list", qfile.path)
+        # VQA v2: a question's image in the questions file and in the annotations are one image
+        ann_image = {str(a.get("question_id")): a.get("image_id") for a in (records if references is not None else [])
+                     if isinstance(a, dict) and "image_id" in a}  # fmt: skip
         text: dict[str, str] = {}
+        other_image = 0
         for k, q in enumerate(items):
             where = ("questions", k) if isinstance(qdoc, dict) else k
             if not isinstance(q, dict) or "question_id" not in q:
@@ -199,12 +203,8 @@ def _load(
             if key in text:
                 raise qfile.error(where, f"duplicate question_id {key!r}")
             text[key] = q["question"]
+            other_image += key in ann_image and "image_id" in q and q["image_id"] != ann_image[key]
         unknown = sum(1 for k in ref_ids if k not in text)
-        # VQA v2: a question's image in the questions file and in the annotations are one image
-        ann_image = {str(a.get("question_id")): a.get("image_id") for a in (records if references is not None else [])
-                     if isinstance(a, dict) and "image_id" in a}  # fmt: skip
-        other_image = sum(1 for q in items if str(q["question_id"]) in ann_image and "image_id" in q
-                          and q["image_id"] != ann_image[str(q["question_id"])])  # fmt: skip
         if other_image:
             question_warnings.append(
                 f"{counted(other_image, 'question')} in {qfile.path.name} {'names' if other_image == 1 else 'name'} "

@@ -291,11 +291,9 @@ def add_intervals(report, resamples: int, seed: int, runtime: dict[str, Any] | N
         if n == 0 or not estimators:
             continue
         report.ci.update(confidence_intervals(estimators, n, resamples, seed))
-    if any(k in undefined for e in groups.values() for k in e):
-        report.warnings.append(
-            f"no bootstrap interval for {', '.join(k for k in undefined if any(k in e for e in groups.values()))}: "
-            "the metric itself is undefined on these samples"
-        )
+    without = [k for k in undefined if any(k in e for e in groups.values())]
+    if without:
+        report.warnings.append(f"no bootstrap interval for {', '.join(without)}: the metric itself is undefined on these samples")
     tag = f"|ci:pct95-bs{resamples}-seed{seed}|v:{__version__}"
     for key in report.ci:
         if key in report.signature:

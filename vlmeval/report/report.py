@@ -69,9 +69,9 @@ class Report:
     @classmethod
     def from_dict(cls, data: dict[str, Any], path: object = None) -> Report:
         if not isinstance(data, dict):
-            kind = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true or false"}
-            raise InputError(f"not a vlmeval report (a JSON object with schema {SCHEMA!r}), got "
-                             f"{kind.get(type(data), 'null')}", path)  # fmt: skip
+            from vlmeval.io.fields import describe
+
+            raise InputError(f"not a vlmeval report (a JSON object with schema {SCHEMA!r}), got {describe(data)}", path)
         if data.get("schema") != SCHEMA:
             raise InputError(f"not a vlmeval report (schema {data.get('schema')!r}, expected {SCHEMA!r})", path)
         known = {f for f in cls.__dataclass_fields__}
@@ -185,9 +185,11 @@ def _check_shape(data: dict[str, Any], path: object) -> None:
         ids = per_sample[key]
         if not all(isinstance(i, (str, int)) and not isinstance(i, bool) for i in ids):
             raise InputError(f"not a valid report: per_sample.{key} must hold ids (text or whole numbers)", path)
-        if len(set(map(str, ids))) != len(ids):
-            seen: set[str] = set()
-            twice = next(i for i in map(str, ids) if i in seen or seen.add(i))  # type: ignore[func-returns-value]
+        texts = list(map(str, ids))
+        if len(set(texts)) != len(texts):
+            from vlmeval.io.join import first_repeat
+
+            twice = texts[first_repeat(texts)]  # type: ignore[index]
             raise InputError(f"not a valid report: per_sample.{key} holds the id {twice!r} twice", path)
     for key, values in per_sample.items():
         if not isinstance(values, list):
