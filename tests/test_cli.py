@@ -167,7 +167,7 @@ def test_a_terminal_that_cannot_encode_degrades(tmp_path):
     (("--min-pixels", "1000000", "--max-pixels", "10"), "--min-pixels 1000000 is more than --max-pixels 10"),
     (("--metrics", ""), "--metrics names no metric"),
     (("--metrics", ","), "--metrics names no metric"),
-    (("--nope",), "error: No such option: --nope"),
+    (("--nope",), "error: No such option"),  # click words the rest differently by version
     (("--box-format", "xyz"), "error: Invalid value for '--box-format'"),
 ])  # fmt: skip
 def test_usage_errors_are_one_line(cli, tmp_path, args, message):

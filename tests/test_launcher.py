@@ -3,9 +3,12 @@ installs an import package with the same name (tested with stand-in folders shap
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+
+import pytest
 
 from tests.conftest import ROOT
 
@@ -40,3 +43,50 @@ def test_one_folder_holding_both_packages(tmp_path):
     (mixed / "smp").mkdir()
     result = _launch(f"{tmp_path}{os.pathsep}{ROOT}", "--version", cwd=tmp_path)
     assert result.returncode == 2 and "also holds VLMEvalKit's modules" in result.stderr
+
+
+def test_a_run_leaves_with_its_exit_code_and_all_its_output(tmp_path):
+    from tests.conftest import write_jsonl
+
+    records = [{"id": i, "prediction": f"a dog number {i}", "references": [f"a dog {i}"]} for i in range(300)]
+    preds = write_jsonl(tmp_path / "p.jsonl", records)
+    ok = _launch(str(ROOT), "caption", str(preds), "--metrics", "Bleu", "--format", "json", "--out",
+                 str(tmp_path / "r.json"), cwd=tmp_path)  # fmt: skip
+    assert ok.returncode == 0 and json.loads(ok.stdout)["metrics"]["Bleu_4"] >= 0
+    gated = _launch(str(ROOT), "caption", str(preds), "--metrics", "Bleu", "--min", "Bleu_4=2", "--out",
+                    str(tmp_path / "r.json"), cwd=tmp_path)  # fmt: skip
+    assert gated.returncode == 1 and "gate failed" in gated.stderr and "Bleu_4" in gated.stdout
+    bad = _launch(str(ROOT), "caption", str(tmp_path / "missing.jsonl"), cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+def test_leaving_with_a_thread_alive_or_a_message_is_python_s_own_exit():
+    import threading
+
+    import vlmeval_launcher
+
+    with pytest.raises(SystemExit) as exit_:
+        vlmeval_launcher.leave("a message")
+    assert exit_.value.code == "a message"
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            vlmeval_launcher.leave(3)
+        assert exit_.value.code == 3
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_a_profiled_run_returns_to_the_profiler(tmp_path):
+    from tests.conftest import write_jsonl
+
+    preds = write_jsonl(tmp_path / "p.jsonl", [{"id": 1, "prediction": "a dog", "references": ["a dog"]}])
+    stats = tmp_path / "run.prof"
+    result = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(stats), "-m", "vlmeval", "caption", str(preds),
+                             "--metrics", "Bleu", "--out", str(tmp_path / "r.json")], capture_output=True, text=True,
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert stats.stat().st_size > 0  # cProfile writes it after the program returns

@@ -19,14 +19,13 @@ import contextlib
 import itertools
 import json
 import mmap
-import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+
+from vlmeval.cache import cache_root, write_atomic
 
 INDEX_FORMAT = 2  # bump when the index layout or anything computed into it changes
 PARAPHRASE_FILE = "meteor/data/paraphrase-en.gz"
@@ -345,11 +344,6 @@ def sources() -> Sources:
     return Sources(jar, para, _sha256_cached(jar), _sha256_cached(para))
 
 
-def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "vlmeval"
-
-
 def _sha256_cached(path: Path) -> str:
     stat = path.stat()
     stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
@@ -369,27 +363,8 @@ def _sha256_cached(path: Path) -> str:
             digest.update(block)
     known[str(path)] = {**stamp, "sha256": digest.hexdigest()}
     with contextlib.suppress(OSError):
-        _write_atomic(record, lambda f: f.write(json.dumps(known, indent=1).encode()))
+        write_atomic(record, lambda f: f.write(json.dumps(known, indent=1).encode()))
     return digest.hexdigest()
-
-
-def _write_atomic(path: Path, write: Callable[[Any], object]) -> None:
-    """``write(handle)`` into a temporary file beside ``path``, synced, then renamed over it: a reader (or
-    another process building the same file) never sees half of it."""
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 @dataclass
@@ -513,7 +488,7 @@ def _write_index(path: Path, arrays: dict[str, np.ndarray], extra: dict) -> None
             f.seek(layout[name][2])
             f.write(np.ascontiguousarray(arr).tobytes())
 
-    _write_atomic(path, write)
+    write_atomic(path, write)
 
 
 def _align(n: int) -> int:
