@@ -7,7 +7,8 @@ import sys
 
 from tests.conftest import CAPTION_JSONL
 
-HEAVY = ("torch", "transformers", "wandb", "pandas")
+# pydantic: typer from 0.25 on validates every option through it, 0.15-0.2 s on every start
+HEAVY = ("torch", "transformers", "wandb", "pandas", "pydantic")
 
 
 def _loaded_after(code: str) -> list[str]:
