@@ -224,3 +224,23 @@ def test_failure_images_are_found_from_another_folder(cli, tmp_path, monkeypatch
     assert cli("report", "../g.json", "--html", "page.html", "--quiet").exit_code == 0
     page = (tmp_path / "elsewhere" / "page.html").read_text()
     assert "data:image/jpeg" in page and "image not found" not in page
+
+
+def test_the_pair_table_gives_each_report_s_own_numbers(cli, tmp_path):
+    """VQA accuracy is rounded as the official script rounds it: compared on all samples, BASE and NEW are
+    the reports' 70.02, not the unrounded mean 70.0167; on a subset, the subset's means."""
+    vqa = FIXTURES / "vqa" / "vqa_600.jsonl"
+    assert cli("vqa", vqa, "--out", "v.json", "--quiet").exit_code == 0
+    reported = _report(tmp_path, "v.json")["metrics"]
+    assert reported["vqa_accuracy"] != reported["vqa_accuracy_unrounded"]
+    assert cli("compare", "v.json", "v.json", "--force", "--out", "c.json", "--bootstrap", "20",
+               "--trials", "20", "--quiet").exit_code == 0  # fmt: skip
+    row = _report(tmp_path, "c.json")["metrics"]["vqa_accuracy"]
+    assert row["base"] == row["new"] == reported["vqa_accuracy"] and row["delta"] == 0
+    lines = vqa.read_text().splitlines()
+    (tmp_path / "half.jsonl").write_text("\n".join(lines[:300]) + "\n")
+    assert cli("vqa", "half.jsonl", "--out", "h.json", "--quiet").exit_code == 0
+    assert cli("compare", "v.json", "h.json", "--force", "--out", "c2.json", "--bootstrap", "20",
+               "--trials", "20", "--quiet").exit_code == 0  # fmt: skip
+    half = _report(tmp_path, "c2.json")["metrics"]["vqa_accuracy"]
+    assert half["new"] == half["base"] and half["base"] != _report(tmp_path, "h.json")["metrics"]["vqa_accuracy"]

@@ -179,3 +179,16 @@ def test_bar_charts_sort_by_value_and_say_what_they_leave_out():
     assert shown == [*ranked[:BAR_ENDS], *ranked[-BAR_ENDS:]] or set(shown) == set(ranked[:BAR_ENDS] + ranked[-BAR_ENDS:])
     few = bars_svg(labels[:12], values[:12], "AP")
     assert few.count('class="bar"') == 12 and "more of" not in few
+
+
+def test_histogram_bins_are_labelled_to_their_width():
+    """A per-image BLEU of 3.35e-19 starts the first bin: "0.000-0.050", not "3.35e-19-0.05"; edges of a
+    range as wide as the floats stay finite."""
+    import re
+
+    from vlmeval.report.html import histogram_svg
+
+    titles = re.findall(r"<title>([^<]*)</title>", histogram_svg([3.35e-19, 0.2, 0.5, 1.0], "BLEU"))
+    assert titles[0] == "0.000–0.050: 1" and titles[-1] == "0.950–1.000: 1"
+    wide = re.findall(r"<title>([^<]*)</title>", histogram_svg([-1e308, 1e308], "wide"))
+    assert not any("nan" in t or "inf" in t for t in wide), wide

@@ -114,6 +114,12 @@ class Aligned:
     shared: dict[str, int]  # id list -> how many samples all the reports have
     sizes: dict[str, list[int]]  # id list -> how many samples each report has
     untested: list[str]  # metrics every report has, without per-sample statistics to test them on
+    groups: dict[str, str] = field(default_factory=dict)  # metric -> its id list
+
+    def complete(self, key: str) -> bool:
+        """Whether the metric is compared on every sample of every report."""
+        group = self.groups[key]
+        return all(size == self.shared[group] for size in self.sizes[group])
 
 
 def align(reports: list) -> Aligned:
@@ -136,6 +142,7 @@ def align(reports: list) -> Aligned:
             if all(key in groups[group] for groups in others):
                 each = [est, *(groups[group][key] for groups in others)]
                 aligned.estimators[key] = [_subset(e, r) for e, r in zip(each, rows)]
+                aligned.groups[key] = group
     return aligned
 
 
@@ -167,9 +174,17 @@ def compare_reports(
     rows = {
         key: paired_row(paired_tests(b, n, resamples, trials, seed)) for key, (b, n) in aligned.estimators.items()
     }
+    for key, row in rows.items():
+        if aligned.complete(key):  # on all the samples: each side's number as its report gives it (VQA's rounded)
+            row["base"], row["new"] = _reported(base, key, row["base"]), _reported(new, key, row["new"])
     if aligned.untested:
         warnings.append(f"not compared: {', '.join(aligned.untested)} (no per-sample statistics in the reports)")
     return Comparison(base.task, rows, aligned.shared, test, resamples, trials, seed, warnings)
+
+
+def _reported(report, key: str, estimated):
+    value = report.metrics.get(key)
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else estimated
 
 
 def parse_max_drop(spec: str, keys) -> tuple[str, float]:

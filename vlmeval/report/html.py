@@ -51,6 +51,7 @@ def histogram_svg(values: list[float], title: str, bins: int = 20) -> str:
     for v in finite:
         counts[min(bins - 1, int((v / 2 - low / 2) / half * bins))] += 1
     top = max(counts)
+    edge = _edge_format(2 * half / bins, low, high)
     pad_l, pad_b, pad_t = 40, 24, 22
     plot_w, plot_h = WIDTH - pad_l - 8, HEIGHT - pad_b - pad_t
     bar_w = plot_w / bins
@@ -62,21 +63,32 @@ def histogram_svg(values: list[float], title: str, bins: int = 20) -> str:
     for i, c in enumerate(counts):
         h = plot_h * c / top if top else 0
         x, y = pad_l + i * bar_w, pad_t + plot_h - h
-        lo, hi = low + 2 * half * i / bins, low + 2 * half * (i + 1) / bins
+        lo, hi = 2 * (low / 2 + half * (i / bins)), 2 * (low / 2 + half * ((i + 1) / bins))  # halves: no overflow
         parts.append(
             f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar_w - 1:.1f}" height="{h:.1f}">'
-            f"<title>{lo:.3g}–{hi:.3g}: {c}</title></rect>"
+            f"<title>{edge(lo)}–{edge(hi)}: {c}</title></rect>"
         )
     base = pad_t + plot_h
     parts += [
         f'<line x1="{pad_l}" y1="{base}" x2="{WIDTH - 8}" y2="{base}" class="axis"/>',
-        f'<text x="{pad_l}" y="{base + 16}" class="l">{low:.3g}</text>',
-        f'<text x="{WIDTH - 8}" y="{base + 16}" text-anchor="end" class="l">{high:.3g}</text>',
+        f'<text x="{pad_l}" y="{base + 16}" class="l">{edge(low)}</text>',
+        f'<text x="{WIDTH - 8}" y="{base + 16}" text-anchor="end" class="l">{edge(high)}</text>',
         f'<text x="{pad_l - 4}" y="{pad_t + 8}" text-anchor="end" class="l">{top}</text>',
         f'<text x="{pad_l - 4}" y="{base}" text-anchor="end" class="l">0</text>',
         "</svg>",
     ]
     return "".join(parts)
+
+
+def _edge_format(width: float, low: float, high: float):
+    """Bin edges to the bin width's precision (a BLEU of 3.35e-19 starts the bin "0.000-0.050"); very large
+    or very small scales in the shortest form."""
+    if not (0 < width < math.inf) or max(abs(low), abs(high)) >= 1e7:
+        return lambda v: f"{v:.3g}"
+    decimals = max(0, 1 - math.floor(math.log10(width)))
+    if decimals > 6:
+        return lambda v: f"{v:.3g}"
+    return lambda v: f"{v:.{decimals}f}"
 
 
 BAR_ROWS = 50  # a bar chart with more groups shows the BAR_ENDS highest and lowest, and says how many more
