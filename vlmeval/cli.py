@@ -14,13 +14,16 @@ import inspect
 import os
 import re
 import sys
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
-import typer
-import typer.main
-from typer.core import TyperCommand, TyperGroup
+with warnings.catch_warnings():  # typer 0.24 imports two helpers click 8.2+ deprecates (not ours to act on)
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import typer
+    import typer.main
+    from typer.core import TyperCommand, TyperGroup
 
 from vlmeval import __version__
 from vlmeval.errors import VlmevalError
