@@ -54,15 +54,18 @@ def main() -> None:
 def leave(code) -> None:
     """Exit with ``code`` without tearing the heap down: freeing a run's millions of objects one by one takes
     0.05-0.1 s and writes nothing. Output is flushed and the exit handlers run first (temporary files, W&B,
-    Ray); with another thread alive, under a profiler or tracer (``python -m cProfile``, coverage, a debugger:
-    they write their results after the program returns), or where flushing fails, Python's own exit does it
-    all."""
+    Ray). Only where ``main()`` is the program itself (the ``vlmeval`` script, ``python -m vlmeval``) and
+    nothing else runs: called from other code (a wrapper, a test harness, ``python -m cProfile``, coverage,
+    a debugger: they go on, or write their results, after it returns), with another thread alive, or where
+    flushing fails, it raises ``SystemExit(code)`` as before and Python's own exit does it all."""
     import atexit
     import os
     import threading
 
     plain = code is None or isinstance(code, int)
-    if not plain or threading.active_count() > 1 or sys.getprofile() is not None or sys.gettrace() is not None:
+    if not plain or threading.active_count() > 1 or not _outermost(sys._getframe(1)):
+        raise SystemExit(code)
+    if sys.getprofile() is not None or sys.gettrace() is not None:
         raise SystemExit(code)
     try:
         for stream in (sys.stdout, sys.stderr):
@@ -78,6 +81,24 @@ def leave(code) -> None:
         except (OSError, ValueError):
             pass
     os._exit(code or 0)
+
+
+def _outermost(frame) -> bool:
+    """Whether ``frame`` (``main()``'s) was called by the program itself and nothing else: below it only
+    ``vlmeval/__main__.py`` started by runpy (``python -m vlmeval``), or the console script as the script
+    Python was started with."""
+    import os
+
+    frame = frame.f_back
+    while frame is not None:
+        spec = frame.f_globals.get("__spec__")
+        name = frame.f_globals.get("__name__")
+        if name == "runpy" or getattr(spec, "name", None) == "vlmeval.__main__":
+            frame = frame.f_back
+            continue
+        script = frame.f_back is None and name == "__main__" and spec is None and bool(sys.argv[0])
+        return script and os.path.realpath(frame.f_code.co_filename) == os.path.realpath(sys.argv[0])
+    return True
 
 
 if __name__ == "__main__":

@@ -70,6 +70,48 @@ def test_another_regex_version_has_its_own_file(folder, monkeypatch):
     assert len(list(folder.iterdir())) == 2
 
 
+def test_the_default_version_has_its_own_file(folder, monkeypatch):
+    """A process that set regex.DEFAULT_VERSION = V1 (full case folding) writes a program later runs must
+    not load: ``(?i:mass)`` matches "Maß" only under V1."""
+    monkeypatch.setattr(regex, "DEFAULT_VERSION", regex.V1)
+    assert cache.compiled_regex("(?i:mass)", regex.POSIX).fullmatch("maß")
+    monkeypatch.setattr(regex, "DEFAULT_VERSION", regex.V0)
+    assert not cache.compiled_regex("(?i:mass)", regex.POSIX).fullmatch("maß")
+    assert len(list(folder.iterdir())) == 2
+
+
+def test_a_file_that_is_not_a_regular_file_or_not_the_engine_is_not_read(folder):
+    import os
+    import pickle
+
+    cache.compiled_regex("a+b", regex.POSIX)
+    (stored,) = folder.iterdir()
+    stored.unlink()
+    os.mkfifo(stored)  # would block a plain open()
+    assert cache.compiled_regex("a+b", regex.POSIX).fullmatch("aab")
+    stored.unlink()
+    payload = pickle.dumps(os.system, protocol=4)  # a checksum that matches, a global that is not the engine
+    stored.write_bytes(cache.hashlib.sha256(payload).digest() + payload)
+    assert cache.compiled_regex("a+b", regex.POSIX).fullmatch("aab")
+
+
+def test_two_threads_compiling_at_once_get_their_own_patterns(folder):
+    from concurrent.futures import ThreadPoolExecutor
+
+    patterns = [f"(?P<g>x{'y' * k})+" for k in range(40)]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda p: cache.compiled_regex(p, regex.POSIX), patterns))
+    assert [g.pattern for g in got] == patterns
+    import pickle
+
+    pickle.dumps(regex.compile("z+"))  # regex's own pickling is untouched
+
+
+def test_a_relative_cache_home_is_ignored(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/dir")
+    assert cache.cache_root().is_absolute()
+
+
 def test_an_unwritable_cache_still_compiles(tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("")

@@ -219,6 +219,14 @@ def test_help_shows_no_bool_metavar_and_keeps_brackets(cli):
     assert "vlmeval[neural]" in listing.stdout
 
 
+def test_help_describes_the_arguments(cli):
+    """click 8.5 resets an argument's help that typer 0.24 set (vlmeval.cli puts it back)."""
+    caption = " ".join(cli("caption", "--help").stdout.split())
+    assert "Predictions: JSONL/JSON/CSV/TSV/Parquet records" in caption
+    report = " ".join(cli("report", "--help").stdout.split())
+    assert "A report written by a vlmeval command" in report
+
+
 def test_the_metric_listing_has_failure_rate_and_each_tasks_scale():
     from rich.console import Console
 

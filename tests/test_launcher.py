@@ -46,18 +46,32 @@ def test_one_folder_holding_both_packages(tmp_path):
 
 
 def test_a_run_leaves_with_its_exit_code_and_all_its_output(tmp_path):
+    """``python -m vlmeval``: the program itself, so it leaves without tearing the heap down."""
     from tests.conftest import write_jsonl
 
     records = [{"id": i, "prediction": f"a dog number {i}", "references": [f"a dog {i}"]} for i in range(300)]
     preds = write_jsonl(tmp_path / "p.jsonl", records)
-    ok = _launch(str(ROOT), "caption", str(preds), "--metrics", "Bleu", "--format", "json", "--out",
-                 str(tmp_path / "r.json"), cwd=tmp_path)  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def vlmeval(*args):
+        return subprocess.run([sys.executable, "-m", "vlmeval", *args], capture_output=True, text=True, env=env,
+                              cwd=tmp_path)  # fmt: skip
+
+    ok = vlmeval("caption", str(preds), "--metrics", "Bleu", "--format", "json", "--out", "r.json")
     assert ok.returncode == 0 and json.loads(ok.stdout)["metrics"]["Bleu_4"] >= 0
-    gated = _launch(str(ROOT), "caption", str(preds), "--metrics", "Bleu", "--min", "Bleu_4=2", "--out",
-                    str(tmp_path / "r.json"), cwd=tmp_path)  # fmt: skip
+    gated = vlmeval("caption", str(preds), "--metrics", "Bleu", "--min", "Bleu_4=2", "--out", "r.json")
     assert gated.returncode == 1 and "gate failed" in gated.stderr and "Bleu_4" in gated.stdout
-    bad = _launch(str(ROOT), "caption", str(tmp_path / "missing.jsonl"), cwd=tmp_path)
+    bad = vlmeval("caption", "missing.jsonl")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+def test_main_called_by_other_code_raises_system_exit(tmp_path):
+    """A wrapper that runs main() and goes on afterwards (a test harness, a script) is not ended under it."""
+    code = ("import sys, vlmeval_launcher\nsys.argv = ['vlmeval', '--version']\ntry:\n    vlmeval_launcher.main()\n"
+            "except SystemExit as exc:\n    print('caught', exc.code)\nprint('went on')")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert result.returncode == 0 and result.stdout.splitlines()[-2:] == ["caught 0", "went on"], result
 
 
 def test_leaving_with_a_thread_alive_or_a_message_is_python_s_own_exit():

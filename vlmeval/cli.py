@@ -23,7 +23,7 @@ with warnings.catch_warnings():  # typer 0.24 imports two helpers click 8.2+ dep
     warnings.simplefilter("ignore", DeprecationWarning)
     import typer
     import typer.main
-    from typer.core import TyperCommand, TyperGroup
+    from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from vlmeval import __version__
 from vlmeval.errors import VlmevalError
@@ -31,7 +31,26 @@ from vlmeval.report import console
 from vlmeval.tasks.task import Option, Task
 
 COMMON_PANEL = "Report, gates and intervals"
-# click's UsageError, reached through typer's public API (typer vendors click; older typer versions use it)
+
+
+def _keep_argument_help() -> None:
+    """click 8.5 gave arguments a help of their own: typer 0.24 (vlmeval keeps typer below 0.25 for its
+    start-up) sets an argument's help, then click's ``__init__`` sets it to None. Put it back."""
+    init = TyperArgument.__init__
+    if getattr(init, "keeps_help", False):
+        return
+
+    def __init__(self, *args, help=None, **kwargs):  # noqa: A002 - typer's keyword
+        init(self, *args, help=help, **kwargs)
+        if self.help is None:
+            self.help = help
+
+    __init__.keeps_help = True  # type: ignore[attr-defined]
+    TyperArgument.__init__ = __init__  # type: ignore[method-assign]
+
+
+_keep_argument_help()
+# click's UsageError, reached through typer's public API (typer 0.24 uses click; from 0.25 on it vendors it)
 _USAGE_ERROR = typer.BadParameter.__mro__[1]
 
 
@@ -104,7 +123,7 @@ class _Group(_NoBoolMetavar, TyperGroup):
             sys.stderr.write("interrupted\n")
             ctx.exit(130)
         except Exception as exc:
-            # exits and usage errors belong to the CLI framework (typer, which vendors click)
+            # exits and usage errors belong to the CLI framework (typer and click)
             if type(exc).__module__.split(".")[0] in ("typer", "click") or os.environ.get("VLMEVAL_DEBUG"):
                 raise
             if isinstance(exc, OSError) and exc.errno in (errno.EPIPE, errno.ENOSPC, errno.EIO) and "--help" in sys.argv:

@@ -116,7 +116,7 @@ def _splitter(rule):
 
     from vlmeval.cache import compiled_regex
 
-    return compiled_regex(rule.pattern, regex.POSIX), compiled_regex(rule.context, regex.POSIX)
+    return compiled_regex(rule.pattern, regex.POSIX | regex.V0), compiled_regex(rule.context, regex.POSIX | regex.V0)
 
 
 _LEFT_SINGLE = re.compile("[\u0091\u2018\u201b\u2039]")
