@@ -124,6 +124,22 @@ def test_one_process_and_two_processes_agree():
         assert np.array_equal(one.unreproduced, two.unreproduced)
 
 
+def test_long_segments_get_a_second_process_and_their_fair_share():
+    """A second process pays from 1,000 segments, or earlier for long ones (hypothesis x reference words);
+    its share of a run of one chunk balances METEOR against the rest of the run: COCO's 451 words a
+    segment give the measured 0.75, METEOR alone half."""
+    from vlmeval.scoring.captions import METEOR_OTHER_WORK, meteor_child_share
+
+    short = (["a dog on a bed"] * 500, [["a dog lies on a bed", "a brown dog"]] * 500)
+    paragraph = " ".join(["the dog lies on a large bed near a window with white curtains"] * 8)
+    long = ([paragraph] * 60, [[paragraph, paragraph]] * 60)
+    assert not M.worth_two_processes(*short) and M.worth_two_processes(*long)
+    assert M.worth_two_processes(["a"] * 1000, [["a"]] * 1000) and not M.worth_two_processes([paragraph * 9], [[paragraph * 9]])
+    coco = (["w " * 9 + "w"] * 100, [["w " * 9 + "w"] * 5] * 100)  # 10 x 50 words: close to COCO's 451
+    assert 0.7 < meteor_child_share(*coco, METEOR_OTHER_WORK[False]) < 0.8
+    assert meteor_child_share(*long, 0.0) == 0.5 and meteor_child_share(*long, METEOR_OTHER_WORK[False]) < 0.51
+
+
 def test_long_sentence_path_equals_the_narrow_one(monkeypatch):
     """Pairs with a sentence over 64 words take the per-pair search; forced on every pair, it must give
     the same statistics (and so the jar's)."""

@@ -52,6 +52,7 @@ in bounded memory (the jar keeps a copy of both sentences per path and runs out 
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import re
 import unicodedata
@@ -1194,7 +1195,7 @@ def meteor_statistics(
     """The jar's statistics for each hypothesis against its references (PTB-tokenized, lower-cased
     strings, exactly what pycocoevalcap sends to ``meteor-1.5.jar``).
 
-    ``workers``: processes to use (default: 2 from PARALLEL_MIN_SEGMENTS segments on); the second one is
+    ``workers``: processes to use (default: 2 where ``worth_two_processes``); the second one is
     forked (Linux only, and only while no other thread runs) and scores the second half of the segments."""
     if len(hyps) != len(refs):
         raise ValueError("one list of references per hypothesis")
@@ -1203,7 +1204,7 @@ def meteor_statistics(
         return MeteorStatistics(np.zeros((0, STATS_WIDTH), dtype=np.int64))
     index = md.load_index()
     if workers is None:
-        workers = 2 if n >= PARALLEL_MIN_SEGMENTS and (os.cpu_count() or 1) > 1 else 1
+        workers = 2 if worth_two_processes(hyps, refs) and (os.cpu_count() or 1) > 1 else 1
     # fork only where it is safe: Linux, and no other thread that could hold a lock the child needs
     if workers > 1 and can_fork():
         stats, flags = _forked(index, hyps, refs, progress)
@@ -1213,6 +1214,27 @@ def meteor_statistics(
 
 
 PARALLEL_MIN_SEGMENTS = 1000  # below this a second process costs more than it saves (measured)
+# ... unless the segments are long: the alignment search grows with hypothesis x reference words, and 1,000
+# COCO images are about 500,000 of those (700 paragraph captions of ~100 words: 22 million, 40 s in one)
+PARALLEL_MIN_WORK = 500_000
+
+
+def alignment_work(hyps: Sequence[str], refs: Sequence[Sequence[str]], stop: float = math.inf) -> int:
+    """What the alignment search costs, roughly: the segments' hypothesis x reference words (counted up to
+    ``stop``)."""
+    work = 0
+    for h, rs in zip(hyps, refs):
+        work += (h.count(" ") + 1) * sum(r.count(" ") + 1 for r in rs)
+        if work >= stop:
+            break
+    return work
+
+
+def worth_two_processes(hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> bool:
+    """Whether a second process pays for these segments: many of them, or long ones."""
+    if len(hyps) < 2:
+        return False
+    return len(hyps) >= PARALLEL_MIN_SEGMENTS or alignment_work(hyps, refs, PARALLEL_MIN_WORK) >= PARALLEL_MIN_WORK
 
 
 def _statistics(index, hyps, refs, progress=None) -> tuple[np.ndarray, np.ndarray]:

@@ -471,7 +471,8 @@ def _score_in_chunks(predictions: list[str], refs: CaptionReferences, wanted: li
     vocab = {w: i for i, w in enumerate(refs.words)}
     encoded = []
     # per segment, so chunk by chunk: the statistics do not depend on the chunks
-    beside = _MeteorBeside(len(refs.bounds) == 1, METEOR_CHILD_SHARE[refs.keep]) if meteor else None
+    others = METEOR_OTHER_WORK[refs.keep] if want_bleu or want_cider or want_rouge else 0.0
+    beside = _MeteorBeside(len(refs.bounds) == 1, others) if meteor else None
     rouge = np.zeros(num) if want_rouge else None
     try:
         for c, (a, b) in enumerate(refs.bounds):
@@ -513,11 +514,21 @@ def _score_in_chunks(predictions: list[str], refs: CaptionReferences, wanted: li
     return out
 
 
-# A run of one chunk: of its segments, the forked process's share while this one does the rest, ROUGE-L,
-# BLEU, CIDEr-D and its own share; by whether the references were prepared beforehand (an evaluator: their
-# n-grams are counted, so this side has less to do). Measured on 5,000 COCO images, as processes and with the
-# error types found in a third process (tasks/caption.py): the two then finish together.
-METEOR_CHILD_SHARE = {False: 0.75, True: 0.65}
+# A run of one chunk: a forked process scores a share of its segments while this one does the rest of the
+# run (ROUGE-L, BLEU, CIDEr-D) and its own share, so that the two finish together. METEOR's work grows with
+# each segment's hypothesis x reference words, the rest with the images: the rest of the run per image, in
+# those words, by whether the references were prepared beforehand (an evaluator: their n-grams are counted,
+# so this side has less to do). Measured on 5,000 COCO images (451 words a segment), as processes and with
+# the error types found in a third process (tasks/caption.py): shares 0.75 and 0.65 there.
+METEOR_OTHER_WORK = {False: 225.0, True: 135.0}
+
+
+def meteor_child_share(hyps: list[str], refs: list[list[str]], other_per_image: float) -> float:
+    """The forked process's share of the segments: half of METEOR's work plus half of the rest's."""
+    from vlmeval.metrics.meteor import alignment_work
+
+    work = max(alignment_work(hyps, refs), 1)
+    return min(0.9, 0.5 + other_per_image * len(hyps) / (2 * work))
 
 
 class _MeteorBeside:
@@ -531,8 +542,8 @@ class _MeteorBeside:
 
     MAX_QUEUED = 4
 
-    def __init__(self, single: bool, share: float):
-        self.single, self.share = single, share
+    def __init__(self, single: bool, other_per_image: float):
+        self.single, self.other_per_image = single, other_per_image
         self.mine: list[tuple[int, list[str], list[list[str]]]] = []  # one chunk: this process's part
         self.child = None  # one chunk: the forked process's part
         self.worker: Any = None  # several chunks
@@ -540,14 +551,14 @@ class _MeteorBeside:
 
     def add(self, a: int, hyps: list[str], refs: list[list[str]]) -> None:
         from vlmeval.metrics import meteor_data
-        from vlmeval.metrics.meteor import PARALLEL_MIN_SEGMENTS
+        from vlmeval.metrics.meteor import worth_two_processes
         from vlmeval.parallel import can_fork, start
 
         meteor_data.load_index()  # built (first use) or mapped here first: the other processes map it
         if self.single:
             cut = len(hyps)
-            if can_fork() and len(hyps) >= PARALLEL_MIN_SEGMENTS:
-                cut = len(hyps) - int(len(hyps) * self.share)
+            if can_fork() and worth_two_processes(hyps, refs):
+                cut = len(hyps) - int(len(hyps) * meteor_child_share(hyps, refs, self.other_per_image))
             if cut < len(hyps):
                 self.child = start(lambda: _meteor_part(a + cut, hyps[cut:], refs[cut:]))
             self.mine.append((a, hyps[:cut], refs[:cut]))
