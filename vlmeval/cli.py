@@ -323,7 +323,7 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Compare even when the s
 
 @app.command(cls=_Command)
 def report(
-    paths: Annotated[list[Path], typer.Argument(metavar="REPORT", show_default=False, help="A report "
+    paths: Annotated[list[Path], typer.Argument(metavar="REPORT...", show_default=False, help="A report "
                      "written by a vlmeval command; several: their run table (--html: each metric over steps).")],
     fmt: FormatOpt = "table",
     to_wandb: Annotated[bool, typer.Option("--to-wandb", metavar="",
@@ -401,7 +401,7 @@ def _show_comparison(result, fmt: str, html_path: Path | None, quiet: bool, name
 
 @app.command(cls=_Command)
 def compare(
-    reports: Annotated[list[Path], typer.Argument(metavar="REPORT", show_default=False, help="BASE NEW; three "
+    reports: Annotated[list[Path], typer.Argument(metavar="REPORT...", show_default=False, help="BASE NEW; three "
                        "or more (runs, checkpoints: the run table); or FULL with --blind.")],
     runs: Annotated[bool, typer.Option("--runs", metavar="", help="Two reports as runs (vlmeval.runs/1).")] = False,
     blind: Annotated[Path | None, typer.Option("--blind", metavar="BLIND.json", help="The same model run with "
@@ -453,7 +453,7 @@ def compare(
 
 @app.command(cls=_Command)
 def merge(
-    parts: Annotated[list[Path], typer.Argument(metavar="PART", help="The N partial reports of one run (--shard I/N).")],
+    parts: Annotated[list[Path], typer.Argument(metavar="PART...", help="The N partial reports of one run (--shard I/N).")],
     out: Annotated[str | None, typer.Option("--out", help="Report JSON \\[default: vlmeval-<task>.json].",
                                             show_default=False, metavar="PATH")] = None,
     fmt: FormatOpt = "table", quiet: QuietOpt = False, verbose: VerboseOpt = False,
