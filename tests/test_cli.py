@@ -225,8 +225,8 @@ def test_help_describes_the_arguments(cli):
     assert "Predictions: JSONL/JSON/CSV/TSV/Parquet records" in caption
     report = " ".join(cli("report", "--help").stdout.split())
     assert "A report written by a vlmeval command" in report
-    assert "vlmeval report [OPTIONS] REPORT..." in report  # it takes several
-    assert "vlmeval merge [OPTIONS] PART..." in " ".join(cli("merge", "--help").stdout.split())
+    assert "report [OPTIONS] REPORT..." in report  # it takes several
+    assert "merge [OPTIONS] PART..." in " ".join(cli("merge", "--help").stdout.split())
 
 
 def test_the_metric_listing_has_failure_rate_and_each_tasks_scale():
