@@ -100,8 +100,27 @@ def test_normalisation_quirks(text, punctuated, normalised):
 ANSWER = st.sampled_from(
     ["yes", "Yes", "yes.", "no", "2", "two", "a dog", "the dog", "dog", "dont", "don't", "t-shirt",
      "t shirt", "1,000", "1000", " red \n", "red", "red, white", "black/white", "3.5", "Im", "..", "none", "0",
-     "2.", "10.", "10", "1.5.", "3 p.m."]
+     "2.", "10.", "10", "1.5.", "3 p.m.", "3.\uff15", "2,\uff13 dogs", "red\u180e", "a\u180edog", "\uff11,000."]
 )  # fmt: skip
+
+
+# Each case run through the real vqa.py + vqaEval.py of both commits under Python 2.7.18 (the helper script
+# of the fresh-data audit, /tmp/fresh_answers/min/run_py2.py): per-question accuracy, a013f00 then a4f1afd.
+# Python 2's \d is [0-9] in these patterns, and its unicode.split()/strip() break at U+180E.
+PYTHON2_CASES = [
+    (["3.\uff15"] * 10, "3.\uff15", 100.0, 0.0),
+    (["2,\uff13 dogs"] * 9 + ["x"], "2 \uff13 dogs", 100.0, 100.0),
+    (["red\u180e"] * 10, "\u180ered", 100.0, 0.0),
+    (["a\u180edog"] * 5 + ["dog"] * 5, "dog", 100.0, 100.0),
+    (["\uff11,000"] * 4 + ["1000"] * 6, "\uff11,000.", 100.0, 100.0),
+    (["two\u180e"] * 3 + ["2"] * 7, "two", 100.0, 100.0),
+]
+
+
+@pytest.mark.parametrize("answers, prediction, v2021, v2017", PYTHON2_CASES)
+def test_unicode_digits_and_u180e_as_python_2_reads_them(answers, prediction, v2021, v2017):
+    for variant, expected in (("official-2021", v2021), ("official-2017", v2017)):
+        assert [100 * a for a in vqa_accuracy_per_question([prediction], [answers], variant)] == [expected]
 
 
 @settings(max_examples=400, deadline=None)

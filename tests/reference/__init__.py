@@ -69,6 +69,21 @@ def _vqa_tables() -> dict:
     return json.loads(path.read_text())["contractions"]
 
 
+# Python 2.7's unicode.split()/strip() whitespace: Python 3's (its Unicode is newer) and U+180E, a space
+# separator until Unicode 6.3
+_PY2_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace()) + "\u180e"
+
+
+def _py2_split(text: str) -> list[str]:
+    import re
+
+    return [w for w in re.split("[" + re.escape(_PY2_WHITESPACE) + "]+", text) if w]
+
+
+def _py2_strip(text: str) -> str:
+    return text.strip(_PY2_WHITESPACE)
+
+
 class OfficialVqaEval:
     """The script's evaluate() over dict-shaped annotations (answers as {"answer", "answer_id"} dicts)."""
 
@@ -104,8 +119,9 @@ class OfficialVqaEval:
 
         self.version = version
         self.re = re
-        self.period_strip = re.compile(r"(?!<=\d)(\.)(?!\d)")
-        self.comma_strip = re.compile(r"(\d)(\,)(\d)")
+        # the script runs under Python 2, where these patterns (no re.UNICODE) take \d as [0-9]
+        self.period_strip = re.compile(r"(?!<=\d)(\.)(?!\d)", re.ASCII)
+        self.comma_strip = re.compile(r"(\d)(\,)(\d)", re.ASCII)
         self.contractions = _vqa_tables()
 
     def process_punctuation(self, in_text):
@@ -119,9 +135,9 @@ class OfficialVqaEval:
                 out_text = out_text.replace(p, " ")
         return self.period_strip.sub("", out_text, self.re.UNICODE)
 
-    def process_digit_article(self, in_text):
+    def process_digit_article(self, in_text, python2: bool = True):
         out_text = []
-        for word in in_text.lower().split():
+        for word in _py2_split(in_text.lower()) if python2 else in_text.lower().split():
             word = self.manual_map.setdefault(word, word)
             if word not in self.articles:
                 out_text.append(word)
@@ -134,8 +150,8 @@ class OfficialVqaEval:
         gt_answers = [dict(a) for a in gt_answers]
         if self.version == "official-2021":
             for a in gt_answers:
-                a["answer"] = a["answer"].replace("\n", " ").replace("\t", " ").strip()
-        res_ans = res_ans.replace("\n", " ").replace("\t", " ").strip()
+                a["answer"] = _py2_strip(a["answer"].replace("\n", " ").replace("\t", " "))
+        res_ans = _py2_strip(res_ans.replace("\n", " ").replace("\t", " "))
         if self.version == "official-2017":
             res_ans = self.process_digit_article(self.process_punctuation(res_ans))
         if len({a["answer"] for a in gt_answers}) > 1:
@@ -177,7 +193,7 @@ def vlmevalkit_vqa_score(answers: list[str], prediction: str) -> float:
 
     def process_answer(a):
         a = a.replace("\n", " ").replace("\t", " ").strip()
-        return ev.process_digit_article(process_punctuation(a))
+        return ev.process_digit_article(process_punctuation(a), python2=False)  # VLMEvalKit runs on Python 3
 
     gt = [process_answer(a) for a in answers]
     pred = process_answer(prediction)

@@ -92,17 +92,34 @@ PUNCTUATION = [
     "?",
     "!",
 ]
+# The official scripts run under Python 2: their expressions have no re.UNICODE there, so \d is [0-9] ("3.５"
+# loses its period, "2,３" keeps its comma), and unicode.split()/strip() also break at U+180E (a space in
+# Python 2.7's Unicode 5.2, a format character since 6.3). The harness (VLMEvalKit) runs under Python 3.
 # "(?!<=\d)" was meant as a look-behind; it is a look-ahead that always holds before a period
-_PERIOD_STRIP = re.compile(r"(?!<=\d)(\.)(?!\d)")
+_PERIOD_STRIP = re.compile(r"(?!<=\d)(\.)(?!\d)", re.ASCII)
 _PERIOD_STRIP_VLMEVALKIT = re.compile(r"(?<!\d)\.(?!\d)")  # VLMEvalKit's smp/misc.py wrote the look-behind
-_COMMA_STRIP = re.compile(r"(\d)(\,)(\d)")
+_COMMA_STRIP = re.compile(r"(\d)(\,)(\d)", re.ASCII)
+_COMMA_STRIP_VLMEVALKIT = re.compile(r"(\d)(\,)(\d)")
 _PERIOD_LIMIT = 32  # the script passes re.UNICODE (== 32) where Pattern.sub expects ``count``
+_PY2_SPACE = "\u180e"  # whitespace to Python 2's unicode methods, not to Python 3's
 
 
-def process_punctuation(text: str, periods: re.Pattern | None = None) -> str:
-    """The script's processPunctuation; ``periods``: another period rule (the harness's)."""
+def _split(text: str, py2: bool) -> list[str]:
+    return (text.replace(_PY2_SPACE, " ") if py2 and _PY2_SPACE in text else text).split()
+
+
+def _strip(text: str, py2: bool) -> str:
+    text = text.strip()
+    if py2:
+        while text[:1] == _PY2_SPACE or text[-1:] == _PY2_SPACE:
+            text = text.strip(_PY2_SPACE).strip()
+    return text
+
+
+def process_punctuation(text: str, periods: re.Pattern | None = None, commas: re.Pattern | None = None) -> str:
+    r"""The script's processPunctuation; ``periods``, ``commas``: the harness's rules (Python 3's \d)."""
     out = text
-    delete_all = _COMMA_STRIP.search(text) is not None
+    delete_all = (commas or _COMMA_STRIP).search(text) is not None
     for mark in PUNCTUATION:
         # tested against the original text, as the script does
         if delete_all or (mark + " " in text or " " + mark in text):
@@ -112,13 +129,13 @@ def process_punctuation(text: str, periods: re.Pattern | None = None) -> str:
     return (periods or _PERIOD_STRIP).sub("", out, _PERIOD_LIMIT)
 
 
-def process_digit_article(text: str) -> str:
-    words = [NUMBER_WORDS.get(w, w) for w in text.lower().split()]
+def process_digit_article(text: str, py2: bool = True) -> str:
+    words = [NUMBER_WORDS.get(w, w) for w in _split(text.lower(), py2)]
     return " ".join(CONTRACTIONS.get(w, w) for w in words if w not in ARTICLES)
 
 
-def _clean(text: str) -> str:
-    return text.replace("\n", " ").replace("\t", " ").strip()
+def _clean(text: str, py2: bool = True) -> str:
+    return _strip(text.replace("\n", " ").replace("\t", " "), py2)
 
 
 @dataclass(frozen=True)
@@ -153,7 +170,9 @@ class _Cache:
     def __init__(self, periods: str = "official") -> None:
         self.full: dict[str, str] = {}
         self.punct: dict[str, str] = {}
-        self.periods = _PERIOD_STRIP_VLMEVALKIT if periods == "vlmevalkit" else _PERIOD_STRIP
+        self.py2 = periods != "vlmevalkit"  # the official scripts' Python 2 (above)
+        self.periods = _PERIOD_STRIP if self.py2 else _PERIOD_STRIP_VLMEVALKIT
+        self.commas = _COMMA_STRIP if self.py2 else _COMMA_STRIP_VLMEVALKIT
 
     def apply(self, step: str, text: str) -> str:
         if step == "raw":
@@ -161,9 +180,9 @@ class _Cache:
         table = self.full if step == "full" else self.punct
         out = table.get(text)
         if out is None:
-            out = process_punctuation(text, self.periods)
+            out = process_punctuation(text, self.periods, self.commas)
             if step == "full":
-                out = process_digit_article(out)
+                out = process_digit_article(out, self.py2)
             table[text] = out
         return out
 
@@ -216,9 +235,9 @@ def vqa_scores(
     for pred, golds in zip(predictions, answers):
         if not golds:
             raise ValueError("a question needs at least one answer")
-        golds = [_clean(a) for a in golds] if spec.answers_stripped else list(golds)
+        golds = [_clean(a, cache.py2) for a in golds] if spec.answers_stripped else list(golds)
         unanimous = len(set(golds)) <= 1
-        pred = _clean(pred)
+        pred = _clean(pred, cache.py2)
         if unanimous:
             golds = [cache.apply(spec.unanimous_answers, a) for a in golds]
             pred = cache.apply(spec.prediction_unanimous, pred)
