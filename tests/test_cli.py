@@ -175,6 +175,7 @@ def test_usage_errors_are_one_line(cli, tmp_path, args, message):
     result = cli("grounding", preds, *args, "--out", "r.json")
     assert result.exit_code == 2, result.stderr
     assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert args[0] in result.stderr  # the message names the option
     assert not (tmp_path / "r.json").exists()
 
 

@@ -151,6 +151,7 @@ class VqaNormalization:
     prediction_unanimous: str  # ... when they are: "raw" (stripped) or "full"
     periods: str = "official"  # the period rule: "official" (the script's) or "vlmevalkit" (a look-behind)
     mean: str = "sum"  # how scores are averaged: "sum" (left to right, / n) or "numpy" (np.mean)
+    python2: bool = True  # the reference reads text as Python 2 (its \d, its whitespace; above)
 
     def signature_fields(self) -> dict[str, str]:
         return {"variant": self.name, "parity": self.reference}
@@ -160,19 +161,19 @@ VARIANTS: dict[str, VqaNormalization] = {
     "official-2021": VqaNormalization("official-2021", "GT-Vision-Lab/VQA@a013f00", True, "full", "raw", "full", "raw"),
     "official-2017": VqaNormalization("official-2017", "GT-Vision-Lab/VQA@a4f1afd", False, "punctuation", "raw", "full", "full"),
     "harness": VqaNormalization("harness", "VLMEvalKit@e8e78f0 process_answer", True, "full", "full", "full", "full",
-                                "vlmevalkit", "numpy"),
+                                "vlmevalkit", "numpy", python2=False),
 }  # fmt: skip
 
 
 class _Cache:
     """Each distinct string normalised once per run."""
 
-    def __init__(self, periods: str = "official") -> None:
+    def __init__(self, periods: str = "official", python2: bool = True) -> None:
         self.full: dict[str, str] = {}
         self.punct: dict[str, str] = {}
-        self.py2 = periods != "vlmevalkit"  # the official scripts' Python 2 (above)
-        self.periods = _PERIOD_STRIP if self.py2 else _PERIOD_STRIP_VLMEVALKIT
-        self.commas = _COMMA_STRIP if self.py2 else _COMMA_STRIP_VLMEVALKIT
+        self.py2 = python2
+        self.periods = _PERIOD_STRIP_VLMEVALKIT if periods == "vlmevalkit" else _PERIOD_STRIP
+        self.commas = _COMMA_STRIP if python2 else _COMMA_STRIP_VLMEVALKIT
 
     def apply(self, step: str, text: str) -> str:
         if step == "raw":
@@ -228,7 +229,7 @@ def vqa_scores(
 ) -> VqaScores:
     """Per-question accuracy (unrounded) and how many human answers matched, for the named variant."""
     spec = VARIANTS[variant]
-    cache = _Cache(spec.periods)
+    cache = _Cache(spec.periods, spec.python2)
     loo: dict[tuple[bool, ...], tuple[float, int]] = {}
     out = []
     counts = []

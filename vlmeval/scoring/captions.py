@@ -533,8 +533,8 @@ def meteor_child_share(hyps: list[str], refs: list[list[str]], other_per_image: 
 
 class _MeteorBeside:
     """METEOR's statistics computed in other processes beside the rest of the run (``vlmeval.parallel``).
-    One chunk: a forked process takes ``share`` of its segments while this one does the rest of the run,
-    then its own part. Several chunks: each chunk goes to a ``Worker`` (a fresh process: a long-lived fork of
+    One chunk: a forked process takes its share of the segments (``meteor_child_share``) while this one
+    does the rest of the run, then its own part. Several chunks: each chunk goes to a ``Worker`` (a fresh process: a long-lived fork of
     a large run would soon double its memory) as soon as it is tokenized, and this one goes on; when
     ``MAX_QUEUED`` chunks are already waiting there, this one scores the chunk itself, so both stay busy and
     little waits. Where neither is possible, each chunk is scored here when it is added (one chunk: at the
