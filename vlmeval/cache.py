@@ -1,5 +1,6 @@
 """What vlmeval keeps between runs, in ``$XDG_CACHE_HOME/vlmeval`` (default ``~/.cache/vlmeval``): METEOR's
-index (``vlmeval.metrics.meteor_data``) and the Java-free tokenizer's compiled scanner (here). Nothing in it
+index (``vlmeval.metrics.meteor_data``), the prepared references of recent runs
+(``vlmeval.scoring.reference_cache``) and the Java-free tokenizer's compiled scanner (here). Nothing in it
 is data of a run; deleting the folder costs the next run the time to rebuild it.
 
 Every file is written atomically (a temporary file beside it, then renamed), so a reader, or another process
@@ -30,9 +31,10 @@ def cache_root() -> Path:
     return Path(base) / "vlmeval"
 
 
-def write_atomic(path: Path, write: Callable[[Any], object]) -> None:
+def write_atomic(path: Path, write: Callable[[Any], object], sync: bool = True) -> None:
     """``write(handle)`` into a temporary file beside ``path``, synced, then renamed over it: a reader (or
-    another process building the same file) never sees half of it."""
+    another process building the same file) never sees half of it. ``sync=False``: not synced first (a
+    crash may then leave a damaged file, which a file with its own checksum can afford)."""
     import tempfile
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -41,12 +43,29 @@ def write_atomic(path: Path, write: Callable[[Any], object]) -> None:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def read_cached(path: Path, limit: int) -> bytes | None:
+    """The bytes of a cache file, or None: no file, not a regular file, or over ``limit`` bytes."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO put there does not block
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        data = f.read(limit + 1)
+    return data if len(data) <= limit else None
 
 
 _LIMIT = 64 << 20  # bytes: no compiled pattern of ours is near it (the scanner's is about 60 KiB)
@@ -84,17 +103,10 @@ def _read_pattern(path: Path):
     """The cached pattern, or None: no file, not a regular file, too large, or a checksum that does not
     match. Unpickling may call nothing but the ``regex`` engine's compile."""
     import pickle
-    import stat
 
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO put there does not block
-    except OSError:
+    data = read_cached(path, _LIMIT)
+    if data is None:
         return None
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_size > _LIMIT:
-            return None
-        data = f.read(_LIMIT + 1)
     digest, payload = data[:32], data[32:]
     if hashlib.sha256(payload).digest() != digest:
         return None

@@ -330,6 +330,27 @@ def environment(**extra: Any) -> dict[str, Any]:
 
 
 def package_version(name: str) -> str | None:
+    """An installed distribution's version: from the name of its ``NAME-VERSION.dist-info`` folder, the first
+    on ``sys.path`` as ``importlib.metadata`` finds it (whose import and search cost a run 0.02 s); where
+    there is none (an egg, a zip), ``importlib.metadata`` itself."""
+    import re
+
+    wanted = re.sub(r"[-_.]+", "_", name).lower()
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for folder in names:
+            if folder.endswith(".dist-info") and "-" in folder:
+                project, version = folder[: -len(".dist-info")].split("-", 1)
+                if re.sub(r"[-_.]+", "_", project).lower() == wanted:
+                    return version
+            elif folder.endswith(".egg-info") and re.sub(r"[-_.]+", "_", folder.split("-")[0]).lower() == wanted:
+                break  # not a wheel's folder: its version is inside
+        else:
+            continue
+        break
     from importlib.metadata import PackageNotFoundError, version
 
     try:

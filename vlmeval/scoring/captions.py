@@ -24,6 +24,7 @@ from vlmeval.tokenizers import DEFAULT_TOKENIZER, TOKENIZERS, get_tokenizer, tok
 PARITY = "pycocoevalcap-1.2"
 SMALL_CORPUS = 100  # CIDEr-D's IDF comes from the evaluated set: warn below this many samples
 CHUNK_IMAGES = 10_000  # images per chunk: bounds memory whatever the corpus size
+CIDER_BESIDE_IMAGES = 1_000  # from this many images of one chunk, CIDEr-D runs in a forked process
 
 BLEU = tuple(
     Metric(f"Bleu_{n}", "0-1", "pycocoevalcap 1.2 Bleu", family="Bleu", interval="bleu", arg=n)
@@ -139,9 +140,14 @@ def score_captions(
         with progress.step(step, total=num) as advance:
             strings = keep_refs or meteor_py
             if prepared is None or not prepared.covers(tokenizer, chunk_images, strings, window):
-                prepared = prepare_references(
-                    references, tokenizer=tokenizer, chunk=chunk_images, strings=strings, window=window
-                )
+                if window is None:  # a one-shot run: from the cache of recent runs' references where it can
+                    from vlmeval.scoring.reference_cache import prepared_references
+
+                    prepared = prepared_references(references, tokenizer=tokenizer, chunk=chunk_images, strings=strings)
+                else:
+                    prepared = prepare_references(
+                        references, tokenizer=tokenizer, chunk=chunk_images, strings=strings, window=window
+                    )
             scored = _score_in_chunks(predictions, prepared, wanted, advance, meteor_py, keep_refs, meanwhile,
                                       each_chunk)  # fmt: skip
         hyps, refs = scored.hyps, scored.refs
@@ -474,6 +480,10 @@ def _score_in_chunks(predictions: list[str], refs: CaptionReferences, wanted: li
     others = METEOR_OTHER_WORK[refs.keep] if want_bleu or want_cider or want_rouge else 0.0
     beside = _MeteorBeside(len(refs.bounds) == 1, others) if meteor else None
     rouge = np.zeros(num) if want_rouge else None
+    # one chunk without METEOR beside: CIDEr-D goes to a forked process once the n-grams are joined, and
+    # BLEU and ROUGE-L are computed here meanwhile (METEOR's forked share keeps the other core busy already)
+    later: list = []
+    cider_beside = want_cider and not meteor and len(refs.bounds) == 1 and num >= CIDER_BESIDE_IMAGES
     try:
         for c, (a, b) in enumerate(refs.bounds):
             hyp_tok = _tokenize(document, at + a, at + b, markup, refs.tokenizer, hyp_stats)
@@ -492,17 +502,27 @@ def _score_in_chunks(predictions: list[str], refs: CaptionReferences, wanted: li
 
                     odd = {i: hyp_tok[i].split(" ") for i in _not_single_spaced(hyp_tok)}  # ("" reads as [""])
                     odd.update({len(hyp_tok) + i: words for i, words in refs.odd[c].items()})
-                    rouge[a:b] = rouge_l_from_tokens(_together(hyp_ids, refs.ids[c], refs.per_image(c), vocab),
-                                                     empty_is_a_token=True, overrides=odd)  # fmt: skip
+                    tokens = _together(hyp_ids, refs.ids[c], refs.per_image(c), vocab)
+
+                    def score_rouge(a=a, b=b, tokens=tokens, odd=odd) -> None:
+                        rouge[a:b] = rouge_l_from_tokens(tokens, empty_is_a_token=True, overrides=odd)
+
+                    if cider_beside:
+                        later.append(score_rouge)
+                    else:
+                        score_rouge()
                 encoded.append(hyp_ids)
             if beside is not None:
                 beside.poll()
             if each_chunk is not None:
                 each_chunk()
             advance(b - a)
-        out.rouge = rouge
         if want_bleu or want_cider:
-            _score_ngrams(out, encoded, vocab, refs, want_bleu, want_cider)
+            _score_ngrams(out, encoded, vocab, refs, want_bleu, want_cider, cider_beside, later)
+        for job in later:  # (what _score_ngrams did not run beside CIDEr-D)
+            job()
+        later.clear()
+        out.rouge = rouge
         if meanwhile is not None:
             meanwhile()
         if beside is not None:
@@ -632,10 +652,12 @@ def _together(hyps, refs, per_image: np.ndarray, vocab: dict[str, int]):
 
 
 def _score_ngrams(out: _Scored, encoded: list, vocab: dict[str, int], refs: CaptionReferences, want_bleu: bool,
-                  want_cider: bool) -> None:  # fmt: skip
+                  want_cider: bool, cider_beside: bool = False, alongside: list | None = None) -> None:  # fmt: skip
     """BLEU and CIDEr-D of the chunks' predictions against the prepared references. The run's vocabulary
     is renumbered in the words' text order first, and the references' n-grams (counted over their own
-    vocabulary) are joined with the predictions': the counts, ids and order of counting them together."""
+    vocabulary) are joined with the predictions': the counts, ids and order of counting them together.
+    ``cider_beside`` (one chunk): CIDEr-D in a forked process (``vlmeval.parallel``) while this one computes
+    BLEU and runs (and empties) ``alongside``."""
     from vlmeval.metrics.bleu import BleuStatistics, bleu_statistics
     from vlmeval.metrics.cider import (
         FrequencyAccumulator,
@@ -655,6 +677,29 @@ def _score_ngrams(out: _Scored, encoded: list, vocab: dict[str, int], refs: Capt
 
     def joined(c: int):
         return join_ngrams(count_ngrams(encoded[c], CIDER_N, base=base), base, refs.ngrams(c), ref_ids)
+
+    if cider_beside and len(encoded) == 1:
+        from vlmeval.parallel import start
+
+        ngrams = joined(0)
+        pending = start(lambda: _cider_of_one_chunk(ngrams)[1])
+        try:
+            if want_bleu:
+                out.bleu = bleu_statistics(ngrams)
+            for job in alongside or []:
+                job()
+            (alongside or []).clear()
+        except BaseException:
+            pending.discard()
+            raise
+        out.cider = pending.result()
+        # the bootstrap rebuilds the statistics (the forked process had them) if it asks for them
+        out.cider_chunks = lambda: [cider_statistics(ngrams)]
+        out.cider_tokens = lambda: (
+            [_together(encoded[0], Encoded(ref_ids[refs.ids[0].ids], refs.ids[0].lengths, {}), refs.per_image(0), {})],
+            words,
+        )  # fmt: skip
+        return
 
     parts, frequencies, kept = [], FrequencyAccumulator(), None
     for c in range(len(encoded)):
@@ -684,6 +729,22 @@ def _score_ngrams(out: _Scored, encoded: list, vocab: dict[str, int], refs: Capt
             [_together(encoded[c], Encoded(ref_ids[refs.ids[c].ids], refs.ids[c].lengths, {}), refs.per_image(c), {})
              for c in chunks], words,
         )  # fmt: skip
+
+
+def _cider_of_one_chunk(ngrams):
+    """CIDEr-D's statistics and per-image scores of a run of one chunk, as ``_score_ngrams`` computes them
+    for several (the document frequencies summed over its one chunk)."""
+    from vlmeval.metrics.cider import (
+        FrequencyAccumulator,
+        cider_scores,
+        cider_statistics,
+        document_frequencies,
+    )
+
+    stats = cider_statistics(ngrams)
+    frequencies = FrequencyAccumulator()
+    frequencies.add(document_frequencies(stats))
+    return stats, cider_scores(stats, df=frequencies.result())
 
 
 def _summed(a, b):
