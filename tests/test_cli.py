@@ -263,3 +263,34 @@ def test_meta_records_run_facts(cli, tmp_path):
     assert result.exit_code == 2 and "given twice" in result.stderr
     assert cli("caption", preds, *FAST, "--out", "plain.json", "--quiet").exit_code == 0
     assert "meta" not in json.loads((tmp_path / "plain.json").read_text())  # written only when given
+
+
+WRITE_FAILS = """
+import errno, sys
+from vlmeval.report import report
+def full(data, path):
+    raise OSError(errno.ENOSPC, "No space left on device")
+report.write_json_atomic = full
+sys.argv = ["vlmeval", *sys.argv[1:]]
+import vlmeval_launcher
+vlmeval_launcher.main()
+"""
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_the_report_is_written_beside_the_table_and_a_failed_write_shows_nothing(cli, tmp_path, fmt):
+    """The report is written by a forked process while the table is drawn (a fresh process: it can fork):
+    the same table and file as one process gives; a write that fails is one sentence, exit 2, and nothing
+    on stdout."""
+    out = tmp_path / "r.json"
+    args = ["caption", CAPTION_JSONL, *FAST, "--format", fmt, "--out", out]
+    forked = _process(*args)
+    assert forked.returncode == 0 and out.exists()
+    inline = cli(*args[:-1], tmp_path / "inline.json")
+    assert forked.stdout == inline.stdout.replace(str(tmp_path / "inline.json"), str(out))
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert written["metrics"] == json.loads((tmp_path / "inline.json").read_text(encoding="utf-8"))["metrics"]
+    failed = subprocess.run([sys.executable, "-c", WRITE_FAILS, *map(str, args)], capture_output=True, text=True,
+                            cwd=ROOT, timeout=300)  # fmt: skip
+    assert failed.returncode == 2 and failed.stdout == ""
+    assert failed.stderr.strip().endswith(f"cannot write the report to {out}: No space left on device")

@@ -265,19 +265,27 @@ def _run(task: Task, values: dict[str, Any]) -> None:
 
 
 def _finish(report, gates, out: Path, common: dict[str, Any]) -> None:
-    """Gates, atomic write, stdout, W&B, exit code."""
+    """Gates, atomic write, stdout, W&B, exit code. The report is written by a forked process (where forking
+    is safe: ``vlmeval.parallel``) while the table is drawn here; nothing is shown before it is written."""
+    from vlmeval.parallel import start
     from vlmeval.report.report import write_report
     from vlmeval.run import apply_gates, failed_gates, log_to_wandb
 
     quiet, wandb = common["quiet"], common["wandb"]
     gate_error = apply_gates(report, gates)
-    write_report(report, out)
+    writing = start(lambda: write_report(report, out))
+    try:
+        shown = None if gate_error is not None else _render_report(report, common["format"], common["verbose"], out)
+    except BaseException:
+        writing.discard()
+        raise
+    writing.result()
     console.warn(report.warnings, quiet)
     if not quiet:
         console.note(f"report written to {out}")
     if gate_error is not None:
         raise gate_error
-    _print_report(report, common["format"], common["verbose"], out)
+    console.emit(shown or "")
     wandb_error = None
     if wandb:
         try:
@@ -301,14 +309,18 @@ def _finish(report, gates, out: Path, common: dict[str, Any]) -> None:
         raise wandb_error
 
 
-def _print_report(report, fmt: str, verbose: bool, path: Path) -> None:
-    """The table, or the report's numbers as JSON (the file at ``path`` keeps the per-sample lists)."""
+def _render_report(report, fmt: str, verbose: bool, path: Path) -> str:
+    """The table, or the report's numbers as JSON (the file at ``path`` keeps the per-sample lists), as the
+    text stdout gets."""
     if fmt == "json":
-        console.print_json(report.summary(path))
-        return
+        import json
+
+        from vlmeval.report.report import _clean
+
+        return json.dumps(_clean(report.summary(path)), ensure_ascii=False, indent=1) + "\n"
     from vlmeval.report.table import renderables
 
-    console.show(renderables(report, verbose))
+    return console.render(renderables(report, verbose))
 
 
 FormatOpt = Annotated[str, typer.Option("--format", help="What to print on stdout: table or json.")]
@@ -368,7 +380,7 @@ def report(
         from vlmeval.io.images import report_image
 
         check_not_read(html_out, [report_image(loaded, row.get("image")) for row in loaded.failures], flag="--html")
-    _print_report(loaded, fmt, verbose, path)
+    console.emit(_render_report(loaded, fmt, verbose, path))
     if html_out is not None:
         from vlmeval.report.html import write_html
 

@@ -101,41 +101,64 @@ class FrequencyAccumulator:
 
 
 def cider_statistics(ngrams: CaptionNgrams, sigma: float = SIGMA) -> CiderStatistics:
-    counts, num_images = ngrams.counts, ngrams.num_images
-    orders = []
-    for k in range(1, counts.n + 1):
-        (h_img, h_gram, h_tf), (r_ref, r_img, r_gram, r_tf) = ngrams.split(k)
-        # entries are sorted by (gram, sentence), and references are numbered image by image, so the keys
-        # gram * S + image are sorted for candidates and for references (where repeats are adjacent)
-        width = counts.num_sentences
-        ref_keys = r_gram * width + r_img
-        doc = ref_keys[np.r_[True, ref_keys[1:] != ref_keys[:-1]]] if len(ref_keys) else ref_keys
-        idx, found = lookup(h_gram * width + h_img, ref_keys)
-        match_tf_h = h_tf[idx[found]]
-        orders.append(
-            _Order(
-                counts.num_grams[k - 1],
-                counts.keys[k - 1],
-                doc % width,
-                doc // width,
-                h_img,
-                h_gram,
-                h_tf.astype(np.float64),
-                r_ref,
-                r_gram,
-                r_tf.astype(np.float64),
-                r_ref[found],
-                r_gram[found],
-                (np.minimum(match_tf_h, r_tf[found]) * r_tf[found]).astype(np.float64),
-            )
-        )
-    # pycocoevalcap's length: bigram count, i.e. max(0, words - 1)
-    bigrams = np.maximum(counts.lengths - 1, 0).astype(np.float64)
-    delta = bigrams[:num_images][ngrams.ref_owner] - bigrams[num_images:]
-    penalty = np.exp(-(delta**2) / (2 * sigma**2))
+    orders = [_order(ngrams, k) for k in range(1, ngrams.counts.n + 1)]
     return CiderStatistics(
-        counts.n, sigma, num_images, ngrams.ref_owner, ngrams.refs_per_image, penalty, orders
+        ngrams.counts.n, sigma, ngrams.num_images, ngrams.ref_owner, ngrams.refs_per_image, _penalty(ngrams, sigma),
+        orders,
+    )  # fmt: skip
+
+
+def _order(ngrams: CaptionNgrams, k: int) -> _Order:
+    counts = ngrams.counts
+    (h_img, h_gram, h_tf), (r_ref, r_img, r_gram, r_tf) = ngrams.split(k)
+    # entries are sorted by (gram, sentence), and references are numbered image by image, so the keys
+    # gram * S + image are sorted for candidates and for references (where repeats are adjacent)
+    width = counts.num_sentences
+    ref_keys = r_gram * width + r_img
+    doc = ref_keys[np.r_[True, ref_keys[1:] != ref_keys[:-1]]] if len(ref_keys) else ref_keys
+    idx, found = lookup(h_gram * width + h_img, ref_keys)
+    match_tf_h = h_tf[idx[found]]
+    return _Order(
+        counts.num_grams[k - 1],
+        counts.keys[k - 1],
+        doc % width,
+        doc // width,
+        h_img,
+        h_gram,
+        h_tf.astype(np.float64),
+        r_ref,
+        r_gram,
+        r_tf.astype(np.float64),
+        r_ref[found],
+        r_gram[found],
+        (np.minimum(match_tf_h, r_tf[found]) * r_tf[found]).astype(np.float64),
     )
+
+
+def _penalty(ngrams: CaptionNgrams, sigma: float) -> np.ndarray:
+    """Per reference: the Gaussian length penalty. pycocoevalcap's length: bigram count, max(0, words - 1)."""
+    bigrams = np.maximum(ngrams.counts.lengths - 1, 0).astype(np.float64)
+    delta = bigrams[: ngrams.num_images][ngrams.ref_owner] - bigrams[ngrams.num_images :]
+    return np.exp(-(delta**2) / (2 * sigma**2))
+
+
+def similarities(ngrams: CaptionNgrams, orders: Sequence[int]) -> list[np.ndarray]:
+    """Per order k of ``orders``, each reference's clipped cosine with its image's candidate, under this
+    corpus's own document frequencies: the terms ``cider_scores(cider_statistics(ngrams))`` adds up order by
+    order, so that a share of the orders can be computed in another process (``cider_from_similarities``
+    then adds them up in the same order, to the same bits)."""
+    log_n = np.log(float(ngrams.num_images))
+    out = []
+    for k in orders:
+        o = _order(ngrams, k)
+        out.append(_similarity(o, _frequency(o, None), log_n, ngrams.num_images, ngrams.ref_owner))
+    return out
+
+
+def cider_from_similarities(ngrams: CaptionNgrams, per_order: list[np.ndarray], sigma: float = SIGMA) -> np.ndarray:
+    """Per-image CIDEr-D from ``similarities`` of orders 1..n, in order."""
+    return _combine(per_order, _penalty(ngrams, sigma), ngrams.ref_owner, ngrams.num_images, ngrams.counts.n,
+                    ngrams.refs_per_image)  # fmt: skip
 
 
 def document_frequencies(stats: CiderStatistics) -> DocumentFrequencies:
@@ -177,20 +200,29 @@ def _frequency(o: _Order, weights: np.ndarray | None) -> np.ndarray:
 
 
 def _scores(stats: CiderStatistics, frequencies: list[np.ndarray], log_n: float) -> np.ndarray:
-    num_images, owner = stats.num_images, stats.ref_owner
+    per_order = [_similarity(o, f, log_n, stats.num_images, stats.ref_owner) for o, f in zip(stats.orders, frequencies)]
+    return _combine(per_order, stats.penalty, stats.ref_owner, stats.num_images, stats.n, stats.refs_per_image)
+
+
+def _similarity(o: _Order, frequency: np.ndarray, log_n: float, num_images: int, owner: np.ndarray) -> np.ndarray:
+    """One order's clipped cosine of each reference with its image's candidate."""
     num_refs = len(owner)
-    total = np.zeros(num_refs, dtype=np.float64)
-    for o, frequency in zip(stats.orders, frequencies):
-        idf = log_n - np.log(np.maximum(1.0, frequency))
-        idf2 = idf * idf
-        norm_h = np.sqrt(_sum_by(o.hyp_img, idf2[o.hyp_gram] * o.hyp_tf**2, num_images))
-        norm_r = np.sqrt(_sum_by(o.ref_ref, idf2[o.ref_gram] * o.ref_tf**2, num_refs))
-        num = _sum_by(o.match_ref, idf2[o.match_gram] * o.match_val, num_refs)
-        denom = norm_h[owner] * norm_r
-        val = np.divide(num, denom, out=num.copy(), where=denom != 0)
-        total += val * stats.penalty
+    idf = log_n - np.log(np.maximum(1.0, frequency))
+    idf2 = idf * idf
+    norm_h = np.sqrt(_sum_by(o.hyp_img, idf2[o.hyp_gram] * o.hyp_tf**2, num_images))
+    norm_r = np.sqrt(_sum_by(o.ref_ref, idf2[o.ref_gram] * o.ref_tf**2, num_refs))
+    num = _sum_by(o.match_ref, idf2[o.match_gram] * o.match_val, num_refs)
+    denom = norm_h[owner] * norm_r
+    return np.divide(num, denom, out=num.copy(), where=denom != 0)
+
+
+def _combine(per_order: list[np.ndarray], penalty: np.ndarray, owner: np.ndarray, num_images: int, n: int,
+             refs_per_image: np.ndarray) -> np.ndarray:  # fmt: skip
+    total = np.zeros(len(owner), dtype=np.float64)
+    for val in per_order:  # order by order: the same additions wherever each order was computed
+        total += val * penalty
     per_image = _sum_by(owner, total, num_images)
-    return per_image / stats.n / stats.refs_per_image * 10.0
+    return per_image / n / refs_per_image * 10.0
 
 
 class ChunkedCider:

@@ -83,24 +83,41 @@ def print_json(data: object) -> None:
 
     from vlmeval.report.report import _clean
 
-    with printing():
-        sys.stdout.write(json.dumps(_clean(data), ensure_ascii=False, indent=1) + "\n")
-        sys.stdout.flush()
+    emit(json.dumps(_clean(data), ensure_ascii=False, indent=1) + "\n")
 
 
 def show(parts: list, wide: bool = False) -> None:
     """Rich renderables on stdout, in order; ``Text`` items soft-wrap (a long line stays whole in a pipe).
     ``wide``: in a pipe or file, as wide as the widest table needs (whole rows beat 80-column folding)."""
+    emit(render(parts, wide))
+
+
+def render(parts: list, wide: bool = False) -> str:
+    """What ``show`` writes to stdout, as text (drawn for stdout: its width, whether it is a terminal)."""
+    import io
+
+    from rich.console import Console
     from rich.measure import Measurement
     from rich.text import Text
 
+    real = stdout()  # its width, whether it is a terminal, its colours (the environment's too)
+    width = real.width
+    if wide and not real.is_terminal:
+        unbounded = real.options.update_width(10_000)
+        width = max([width, *(Measurement.get(real, unbounded, p).maximum for p in parts)])
+    drawn = io.StringIO()
+    out = Console(file=drawn, width=width, force_terminal=real.is_terminal, color_system=real.color_system,
+                  no_color=real.no_color, legacy_windows=real.legacy_windows, highlight=False)  # fmt: skip
+    for part in parts:
+        out.print(part, soft_wrap=isinstance(part, Text))
+    return drawn.getvalue()
+
+
+def emit(text: str) -> None:
+    """Text on stdout (``render``'s, or JSON), through ``printing``."""
     with printing():
-        out = stdout()
-        if wide and not out.is_terminal:
-            unbounded = out.options.update_width(10_000)
-            out.width = max([out.width, *(Measurement.get(out, unbounded, p).maximum for p in parts)])
-        for part in parts:
-            out.print(part, soft_wrap=isinstance(part, Text))
+        sys.stdout.write(text)
+        sys.stdout.flush()
 
 
 def show_comparison(result, fmt: str, quiet: bool, names: tuple = (), html_path: object = None) -> bool:
