@@ -139,16 +139,25 @@ def score_captions(
             step += "" if index_ready() else "; indexing METEOR's data first (once: ~20 s)"
         with progress.step(step, total=num) as advance:
             strings = keep_refs or meteor_py
+            later: list = []  # kept in the cache once scored (while METEOR's forked process finishes)
             if prepared is None or not prepared.covers(tokenizer, chunk_images, strings, window):
                 if window is None:  # a one-shot run: from the cache of recent runs' references where it can
                     from vlmeval.scoring.reference_cache import prepared_references
 
-                    prepared = prepared_references(references, tokenizer=tokenizer, chunk=chunk_images, strings=strings)
+                    prepared = prepared_references(references, tokenizer=tokenizer, chunk=chunk_images,
+                                                   strings=strings, later=later)  # fmt: skip
                 else:
                     prepared = prepare_references(
                         references, tokenizer=tokenizer, chunk=chunk_images, strings=strings, window=window
                     )
-            scored = _score_in_chunks(predictions, prepared, wanted, advance, meteor_py, keep_refs, meanwhile,
+
+            def meanwhile_too() -> None:
+                for job in later:
+                    job()
+                if meanwhile is not None:
+                    meanwhile()
+
+            scored = _score_in_chunks(predictions, prepared, wanted, advance, meteor_py, keep_refs, meanwhile_too,
                                       each_chunk)  # fmt: skip
         hyps, refs = scored.hyps, scored.refs
         tok_stats = scored.tokenizer_stats
@@ -370,8 +379,9 @@ class CaptionReferences:
     ids: list = field(default_factory=list)  # per chunk: Encoded references (ids into ``words``)
     grouped: list = field(default_factory=list)  # per chunk: tokenized references per image (``strings``)
     odd: list = field(default_factory=list)  # per chunk: ROUGE-L's own tokens of references not single-spaced
-    counted: list = field(default_factory=list)  # per chunk: ReferenceNgrams once counted (``keep``)
+    counted: list = field(default_factory=list)  # per chunk: ReferenceNgrams once counted (``keep``, ``hold``)
     keep: bool = False
+    hold: bool = False  # keep the counts once counted, not the rest (a run that then caches them)
     tokenizer_stats: Any = None
     line_breaks: int = 0
 
@@ -391,7 +401,7 @@ class CaptionReferences:
         counted = self.counted[c]
         if counted is None:
             counted = ReferenceNgrams.count(self.ids[c], self.per_image(c), CIDER_N, max(len(self.words), 1))
-            if self.keep:
+            if self.keep or self.hold:
                 self.counted[c] = counted
         return counted
 

@@ -59,9 +59,12 @@ def folder() -> Path:
     return cache_root() / "references"
 
 
-def prepared_references(references: list[list[str]], *, tokenizer: str, chunk: int, strings: bool):
+def prepared_references(references: list[list[str]], *, tokenizer: str, chunk: int, strings: bool,
+                        later: list | None = None):  # fmt: skip
     """``prepare_references(references, ...)`` of a one-shot run, from the cache where it holds them, and
-    kept there for the next run where it can (above)."""
+    kept there for the next run where it can (above). ``later``: where to put the job that keeps them, for
+    the caller to run once it has scored (the n-gram counts it needs anyway are then counted; the job
+    writes no sooner than the run's own work needs it to), instead of keeping them now."""
     from vlmeval.scoring.captions import prepare_references
 
     if tokenizer != "ptb" or len(references) > chunk or not references:
@@ -76,9 +79,17 @@ def prepared_references(references: list[list[str]], *, tokenizer: str, chunk: i
     prepared = prepare_references(references, tokenizer=tokenizer, chunk=chunk, strings=True)
     stats = prepared.tokenizer_stats
     if path is not None and stats is not None and stats.jar == 0 and stats.approximate == 0:
-        prepared.counted[0] = prepared.ngrams(0)  # what the run counts next anyway
-        with contextlib.suppress(Exception):  # noqa: BLE001 - an unwritable cache: prepared again next time
-            _store_prepared(path, key, prepared)
+        texts = prepared.grouped[0]  # taken now: a run lets go of them once read
+        prepared.hold = True  # the counts kept once the run counts them
+
+        def keep() -> None:
+            with contextlib.suppress(Exception):  # noqa: BLE001 - an unwritable cache: prepared again next time
+                _store_prepared(path, key, prepared, texts)
+
+        if later is None:
+            keep()
+        else:
+            later.append(keep)
     if not strings:
         prepared.strings, prepared.grouped = False, []
     return prepared
@@ -238,8 +249,8 @@ def _prune(where: Path) -> None:
 # ------------------------------------------------------------------------------- prepared references
 
 
-def _store_prepared(path: Path, key: str, prepared) -> None:
-    ids, ngrams = prepared.ids[0], prepared.counted[0]
+def _store_prepared(path: Path, key: str, prepared, texts: list[list[str]]) -> None:
+    ids, ngrams = prepared.ids[0], prepared.ngrams(0)
     counts, stats = ngrams.counts, prepared.tokenizer_stats
     arrays = {"ids": ids.ids, "id_lengths": ids.lengths, "ngram_lengths": counts.lengths}
     for k in range(counts.n):
@@ -250,8 +261,7 @@ def _store_prepared(path: Path, key: str, prepared) -> None:
         "stats": [stats.captions, stats.scanned], "line_breaks": prepared.line_breaks, "n": counts.n,
         "num_grams": counts.num_grams, "base": ngrams.base,
     }  # fmt: skip
-    texts = json.dumps(prepared.grouped[0], ensure_ascii=False).encode("utf-8", "surrogatepass")
-    _store(path, header, arrays, texts)
+    _store(path, header, arrays, json.dumps(texts, ensure_ascii=False).encode("utf-8", "surrogatepass"))
 
 
 def _prepared(loaded, references: list[list[str]], chunk: int, strings: bool):
