@@ -264,6 +264,9 @@ def _run(task: Task, values: dict[str, Any]) -> None:
     _finish(report, gates, out, common)
 
 
+FORKED_WRITE_SAMPLES = 100_000  # up to this many samples, the report is written by a forked process
+
+
 def _finish(report, gates, out: Path, common: dict[str, Any]) -> None:
     """Gates, atomic write, stdout, W&B, exit code. The report is written by a forked process (where forking
     is safe: ``vlmeval.parallel``) while the table is drawn here; nothing is shown before it is written."""
@@ -273,13 +276,23 @@ def _finish(report, gates, out: Path, common: dict[str, Any]) -> None:
 
     quiet, wandb = common["quiet"], common["wandb"]
     gate_error = apply_gates(report, gates)
-    writing = start(lambda: write_report(report, out))
+
+    def write() -> None:
+        write_report(report, out)
+
+    # (a run of many samples writes here: a fork beside it would copy the pages its objects are on)
+    small = len(report.per_sample.get("ids") or []) <= FORKED_WRITE_SAMPLES
+    writing = start(write) if small else None
+    if writing is None:
+        write()
     try:
         shown = None if gate_error is not None else _render_report(report, common["format"], common["verbose"], out)
     except BaseException:
-        writing.discard()
+        if writing is not None:
+            writing.discard()
         raise
-    writing.result()
+    if writing is not None:
+        writing.result()
     console.warn(report.warnings, quiet)
     if not quiet:
         console.note(f"report written to {out}")
