@@ -274,6 +274,30 @@ def test_evaluator_equals_one_shot_calls(metrics):
                                           bootstrap=30 if seed == 1 else 0, meta={"step": seed}))  # fmt: skip
 
 
+def test_an_evaluator_built_from_the_cache_equals_one_built_fresh(tmp_path, monkeypatch):
+    """The second evaluator on the same references reads their share from the cache (nothing prepared, no
+    consensus computed) and reports what the first one and a one-shot call do."""
+    import vlmeval
+    from vlmeval.metrics import errors
+    from vlmeval.scoring import captions
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    records = _jsonl(CAPTION_JSONL)
+    refs, ids = [r["references"] for r in records], [r["id"] for r in records]
+    first = vlmeval.CaptionEvaluator(refs, ids=ids, metrics="Bleu,ROUGE_L,CIDEr")
+    calls = []
+    original = captions.prepare_references
+    monkeypatch.setattr(captions, "prepare_references", lambda *a, **k: calls.append(1) or original(*a, **k))
+    monkeypatch.setattr(errors.ContentConsensus, "of", classmethod(lambda cls, r: calls.append(2)))
+    second = vlmeval.CaptionEvaluator(refs, ids=ids, metrics="Bleu,ROUGE_L,CIDEr")
+    assert calls == [] and second._prepared.references.keep
+    for seed in range(2):
+        predictions = _edited([r["prediction"] for r in records], seed)
+        got = second(predictions, bootstrap=20)
+        _same_report(got, first(predictions, bootstrap=20))
+    monkeypatch.undo()
+
+
 def test_evaluator_from_a_coco_file_and_predictions_by_id():
     import vlmeval
 

@@ -60,36 +60,38 @@ def folder() -> Path:
 
 
 def prepared_references(references: list[list[str]], *, tokenizer: str, chunk: int, strings: bool,
-                        later: list | None = None):  # fmt: skip
-    """``prepare_references(references, ...)`` of a one-shot run, from the cache where it holds them, and
-    kept there for the next run where it can (above). ``later``: where to put the job that keeps them, for
-    the caller to run once it has scored (the n-gram counts it needs anyway are then counted; the job
-    writes no sooner than the run's own work needs it to), instead of keeping them now."""
+                        later: list | None = None, keep: bool = False):  # fmt: skip
+    """``prepare_references(references, ...)``, from the cache where it holds them, and kept there for the
+    next run where it can (above). ``later``: where to put the job that keeps them, for the caller to run
+    once it has scored (the n-gram counts it needs anyway are then counted; the job writes no sooner than
+    the run's own work needs it to), instead of keeping them now. ``keep``: an evaluator's (all of it held
+    for every call)."""
     from vlmeval.scoring.captions import prepare_references
 
     if tokenizer != "ptb" or len(references) > chunk or not references:
-        return prepare_references(references, tokenizer=tokenizer, chunk=chunk, strings=strings)
+        return prepare_references(references, tokenizer=tokenizer, chunk=chunk, strings=strings, keep=keep)
     path = None
     with contextlib.suppress(Exception):  # noqa: BLE001 - a cache that cannot be read only means preparing
         key = _key(references, PREPARED_SOURCES, "prepared", tokenizer, str(chunk), _regex_version())
         path = folder() / f"{key}.refs"
         found = _prepared(_load(path, key), references, chunk, strings)
         if found is not None:
+            found.keep = keep
             return found
-    prepared = prepare_references(references, tokenizer=tokenizer, chunk=chunk, strings=True)
+    prepared = prepare_references(references, tokenizer=tokenizer, chunk=chunk, strings=True, keep=keep)
     stats = prepared.tokenizer_stats
     if path is not None and stats is not None and stats.jar == 0 and stats.approximate == 0:
         texts = prepared.grouped[0]  # taken now: a run lets go of them once read
         prepared.hold = True  # the counts kept once the run counts them
 
-        def keep() -> None:
+        def store() -> None:
             with contextlib.suppress(Exception):  # noqa: BLE001 - an unwritable cache: prepared again next time
                 _store_prepared(path, key, prepared, texts)
 
         if later is None:
-            keep()
+            store()
         else:
-            later.append(keep)
+            later.append(store)
     if not strings:
         prepared.strings, prepared.grouped = False, []
     return prepared

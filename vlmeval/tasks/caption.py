@@ -83,14 +83,16 @@ class Prepared:
 
 
 def prepare(data, keys: list[str], values: dict[str, Any]) -> Prepared:
-    from vlmeval.metrics.errors import ContentConsensus
-    from vlmeval.scoring.captions import prepare_references
+    """From the cache of recent runs' references where it can (``vlmeval.scoring.reference_cache``)."""
+    from vlmeval.scoring.captions import CHUNK_IMAGES
     from vlmeval.scoring.model_metrics import ModelCache
+    from vlmeval.scoring.reference_cache import content_consensus, prepared_references
 
     strings = "SPICE" in keys or "METEOR" in keys
     tokenizer = values.get("tokenizer", TOKENIZER_OPTION.default)
-    references = prepare_references(data.references, tokenizer=tokenizer, strings=strings, keep=True)
-    consensus = ContentConsensus.of(data.references) if data.has_references else None
+    references = prepared_references(data.references, tokenizer=tokenizer, chunk=CHUNK_IMAGES, strings=strings,
+                                     keep=True)  # fmt: skip
+    consensus = content_consensus(data.references) if data.has_references else None
     return Prepared(references, ModelCache(), consensus)
 
 
