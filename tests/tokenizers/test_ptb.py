@@ -181,3 +181,53 @@ def test_without_java_unreproducible_characters_are_counted():
 
 def test_line_breaks_inside_captions_become_spaces():
     assert tokenize_ptb([["a cat\ron a mat", "a\u2028dog"]], use_jar=False) == [["a cat on a mat", "a dog"]]
+
+
+def _not_plain_by_regex(text: str, starts: list[int]) -> set[int]:
+    """The tier-1 check as it was first written: each suspect word (a single letter or an abbreviation
+    before a period) looked up again by a regular expression over the whole document."""
+    import re
+    from bisect import bisect_right
+
+    from vlmeval.tokenizers import ptb
+
+    def lines_of(matches) -> set[int]:
+        return {bisect_right(starts, m.start()) - 1 for m in matches}
+
+    low = (text if "\u0130" not in text else text.replace("\u0130", "i")).lower()
+    bad = lines_of(ptb._NOT_PLAIN_CHAR.finditer(text)) | lines_of(ptb._PERIOD_INSIDE.finditer(low))
+    if any(word in low for word in ptb._SPLIT_WORDS):
+        bad |= lines_of(ptb._SPLIT_WORD.finditer(low))
+    suspects = set()
+    for chunk in low.split(".")[:-1]:
+        tail = chunk.rsplit(None, 1)
+        if tail:
+            word = tail[-1].rsplit(",", 1)[-1]
+            if len(word) == 1 or word in ptb._ABBREVIATIONS:
+                suspects.add(word)
+    if suspects:
+        bad |= lines_of(re.compile(r"(?<![a-z])(?:" + "|".join(map(re.escape, suspects)) + r")\.").finditer(low))
+    return bad
+
+
+def test_the_plain_line_check_finds_the_periods_the_regex_found():
+    """The word before each period is checked where it stands (no second pass over the document): the same
+    lines on COCO's captions and on seeded documents of plain characters, abbreviations and single letters."""
+    from vlmeval.tokenizers.ptb import _not_plain
+
+    rng = random.Random(7)
+    words = ["a", "st", "ave", "dr", "Mr", "u", "s", "cat", "dog", "on", "the", "etc", "ft", "I", "wash", "ST", "no",
+             "art", "x", "cannot", "İ", "é", "3"]  # fmt: skip
+    seps = [" ", "  ", "\t", ",", ", ", ".", ". ", "..", " .", ",.", ".,", " , "]
+    with gzip.open(FIXTURES / "coco" / "captions_val2017.json.gz", "rt", encoding="utf-8") as f:
+        documents = [[a["caption"] for a in json.load(f)["annotations"]]]
+    for _ in range(300):
+        documents.append(["".join(rng.choice(words) + rng.choice(seps) for _ in range(rng.randint(0, 12)))
+                          for _ in range(rng.randint(1, 30))])  # fmt: skip
+    for lines in documents:
+        starts, at = [], 0
+        for line in lines:
+            starts.append(at)
+            at += len(line) + 1
+        text = "\n".join(lines)
+        assert _not_plain(text, starts) == _not_plain_by_regex(text, starts), lines

@@ -75,17 +75,17 @@ def _not_plain(text: str, starts: list[int]) -> set[int]:
     if any(word in low for word in _SPLIT_WORDS):
         bad |= lines_of(_SPLIT_WORD.finditer(low))
     # the word before each period (str methods: a regex over the whole document is several times slower);
-    # on a plain line it is a letter run, possibly after a comma
-    suspects = set()
+    # on a plain line it is the letter run before the period, possibly after a comma (other lines are not
+    # plain anyway), and the line of each period after a single letter or an abbreviation is not plain
+    at, periods = -1, []
     for chunk in low.split(".")[:-1]:
+        at += len(chunk) + 1  # this chunk's period
         tail = chunk.rsplit(None, 1)
-        if tail:
+        if tail and not chunk[-1].isspace():  # (a period after a space follows no word)
             word = tail[-1].rsplit(",", 1)[-1]
             if len(word) == 1 or word in _ABBREVIATIONS:
-                suspects.add(word)
-    if suspects:
-        pattern = re.compile(r"(?<![a-z])(?:" + "|".join(map(re.escape, suspects)) + r")\.")
-        bad |= lines_of(pattern.finditer(low))
+                periods.append(at)
+    bad.update(bisect_right(starts, at) - 1 for at in periods)
     return bad
 
 
