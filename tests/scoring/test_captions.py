@@ -91,3 +91,26 @@ def test_reports_and_merged_parts_with_cider_beside(cli, tmp_path, monkeypatch, 
     assert [forked for forked, could in forks] == [could for forked, could in forks] and len(forks) == 1
     assert same(alone, beside) == []
     assert same(alone, merged(cli, args, 3, tmp_path)) == []
+
+
+def test_not_single_spaced_texts_are_the_anchored_patterns():
+    """The texts ROUGE-L reads on their own tokens: those a regular expression with line anchors finds."""
+    import random
+    import re
+
+    pattern = re.compile(r"[^\S \n]|  |^ | $", re.MULTILINE)
+
+    def by_regex(texts):
+        joined = "\n".join(texts)
+        starts = [0]
+        for t in texts[:-1]:
+            starts.append(starts[-1] + len(t) + 1)
+        from bisect import bisect_right
+
+        return sorted({bisect_right(starts, m.start()) - 1 for m in pattern.finditer(joined)})
+
+    rng = random.Random(3)
+    pieces = ["a", "dog", " ", "  ", "\t", "\xa0", "\u2009", "\x1c", "\x85", "\u3000", "3", "", "b c"]
+    for _ in range(2000):
+        texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 6))) for _ in range(rng.randint(1, 6))]
+        assert captions._not_single_spaced(texts) == by_regex(texts), texts
