@@ -501,9 +501,10 @@ def _score_in_chunks(predictions: list[str], refs: CaptionReferences, wanted: li
     others = METEOR_OTHER_WORK[refs.keep] if want_bleu or want_cider or want_rouge else 0.0
     beside = _MeteorBeside(len(refs.bounds) == 1, others) if meteor else None
     rouge = np.zeros(num) if want_rouge else None
-    # one chunk without METEOR beside: CIDEr-D goes to a forked process once the n-grams are joined, and
-    # BLEU and ROUGE-L are computed here meanwhile (METEOR's forked share keeps the other core busy already)
-    later: list = []
+    # one chunk without METEOR beside: CIDEr-D's orders 2..4 go to a forked process once the n-grams are
+    # joined, and its order 1, BLEU and ROUGE-L are computed here meanwhile (METEOR's forked share keeps the
+    # other core busy already)
+    deferred: list = []
     cider_beside = want_cider and not meteor and len(refs.bounds) == 1 and num >= CIDER_BESIDE_IMAGES
     try:
         for c, (a, b) in enumerate(refs.bounds):
@@ -529,7 +530,7 @@ def _score_in_chunks(predictions: list[str], refs: CaptionReferences, wanted: li
                         rouge[a:b] = rouge_l_from_tokens(tokens, empty_is_a_token=True, overrides=odd)
 
                     if cider_beside:
-                        later.append(score_rouge)
+                        deferred.append(score_rouge)
                     else:
                         score_rouge()
                 encoded.append(hyp_ids)
@@ -539,10 +540,10 @@ def _score_in_chunks(predictions: list[str], refs: CaptionReferences, wanted: li
                 each_chunk()
             advance(b - a)
         if want_bleu or want_cider:
-            _score_ngrams(out, encoded, vocab, refs, want_bleu, want_cider, cider_beside, later)
-        for job in later:  # (what _score_ngrams did not run beside CIDEr-D)
+            _score_ngrams(out, encoded, vocab, refs, want_bleu, want_cider, cider_beside, deferred)
+        for job in deferred:  # (what _score_ngrams did not run beside CIDEr-D)
             job()
-        later.clear()
+        deferred.clear()
         out.rouge = rouge
         if meanwhile is not None:
             meanwhile()
