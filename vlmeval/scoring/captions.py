@@ -498,7 +498,8 @@ def _score_in_chunks(predictions: list[str], refs: CaptionReferences, wanted: li
     vocab = {w: i for i, w in enumerate(refs.words)}
     encoded = []
     # per segment, so chunk by chunk: the statistics do not depend on the chunks
-    others = METEOR_OTHER_WORK[refs.keep] if want_bleu or want_cider or want_rouge else 0.0
+    counted = all(c is not None for c in refs.counted)  # an evaluator's references, or the cache's
+    others = METEOR_OTHER_WORK[counted] if want_bleu or want_cider or want_rouge else 0.0
     beside = _MeteorBeside(len(refs.bounds) == 1, others) if meteor else None
     rouge = np.zeros(num) if want_rouge else None
     # one chunk without METEOR beside: CIDEr-D's orders 2..4 go to a forked process once the n-grams are
@@ -559,8 +560,8 @@ def _score_in_chunks(predictions: list[str], refs: CaptionReferences, wanted: li
 # A run of one chunk: a forked process scores a share of its segments while this one does the rest of the
 # run (ROUGE-L, BLEU, CIDEr-D) and its own share, so that the two finish together. METEOR's work grows with
 # each segment's hypothesis x reference words, the rest with the images: the rest of the run per image, in
-# those words, by whether the references were prepared beforehand (an evaluator: their n-grams are counted,
-# so this side has less to do). Measured on 5,000 COCO images (451 words a segment), as processes and with
+# those words, by whether the references' n-grams were counted beforehand (an evaluator's references, or
+# references read from the cache: this side has less to do). Measured on 5,000 COCO images (451 words a segment), as processes and with
 # the error types found in a third process (tasks/caption.py): shares 0.75 and 0.65 there.
 METEOR_OTHER_WORK = {False: 225.0, True: 135.0}
 
