@@ -335,22 +335,27 @@ def package_version(name: str) -> str | None:
     there is none (an egg, a zip), ``importlib.metadata`` itself."""
     import re
 
-    wanted = re.sub(r"[-_.]+", "_", name).lower()
+    def normal(text: str) -> str:
+        return re.sub(r"[-_.]+", "_", text).lower()
+
+    wanted = normal(name)
     for entry in sys.path:
         try:
             names = os.listdir(entry or ".")
         except OSError:
             continue
         for folder in names:
-            if folder.endswith(".dist-info") and "-" in folder:
-                project, version = folder[: -len(".dist-info")].split("-", 1)
-                if re.sub(r"[-_.]+", "_", project).lower() == wanted:
-                    return version
-            elif folder.endswith(".egg-info") and re.sub(r"[-_.]+", "_", folder.split("-")[0]).lower() == wanted:
-                break  # not a wheel's folder: its version is inside
-        else:
-            continue
-        break
+            project, _, rest = folder.partition("-")
+            if normal(project) != wanted:
+                continue
+            if folder.endswith(".dist-info"):
+                return rest[: -len(".dist-info")]
+            if folder.endswith(".egg-info"):
+                return _metadata_version(name)  # not a wheel's folder: its version is inside
+    return _metadata_version(name)
+
+
+def _metadata_version(name: str) -> str | None:
     from importlib.metadata import PackageNotFoundError, version
 
     try:

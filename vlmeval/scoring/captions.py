@@ -680,7 +680,7 @@ def _score_ngrams(out: _Scored, encoded: list, vocab: dict[str, int], refs: Capt
     is renumbered in the words' text order first, and the references' n-grams (counted over their own
     vocabulary) are joined with the predictions': the counts, ids and order of counting them together.
     ``cider_beside`` (one chunk): CIDEr-D's orders 2..4 in a forked process (``vlmeval.parallel``) while this
-    one computes its order 1 and BLEU, and runs (and empties) ``alongside``."""
+    one computes its order 1 and BLEU, and runs the jobs it takes out of ``alongside``."""
     from vlmeval.metrics.bleu import BleuStatistics, bleu_statistics
     from vlmeval.metrics.cider import (
         FrequencyAccumulator,
@@ -701,6 +701,14 @@ def _score_ngrams(out: _Scored, encoded: list, vocab: dict[str, int], refs: Capt
     def joined(c: int):
         return join_ngrams(count_ngrams(encoded[c], CIDER_N, base=base), base, refs.ngrams(c), ref_ids)
 
+    chunks = range(len(encoded))
+
+    def tokens():
+        """What a part of a sharded run keeps for ``vlmeval merge``: its images as token ids, words in text
+        order."""
+        return [_together(encoded[c], Encoded(ref_ids[refs.ids[c].ids], refs.ids[c].lengths, {}), refs.per_image(c), {})
+                for c in chunks], words  # fmt: skip
+
     if cider_beside and len(encoded) == 1:
         from vlmeval.metrics.cider import cider_from_similarities, similarities
         from vlmeval.parallel import start
@@ -711,9 +719,8 @@ def _score_ngrams(out: _Scored, encoded: list, vocab: dict[str, int], refs: Capt
         try:
             if want_bleu:
                 out.bleu = bleu_statistics(ngrams)
-            for job in alongside or []:
-                job()
-            (alongside or []).clear()
+            while alongside:
+                alongside.pop(0)()
             mine = similarities(ngrams, [1])
         except BaseException:
             pending.discard()
@@ -721,10 +728,7 @@ def _score_ngrams(out: _Scored, encoded: list, vocab: dict[str, int], refs: Capt
         out.cider = cider_from_similarities(ngrams, mine + pending.result())
         # the bootstrap rebuilds the statistics (the forked process had them) if it asks for them
         out.cider_chunks = lambda: [cider_statistics(ngrams)]
-        out.cider_tokens = lambda: (
-            [_together(encoded[0], Encoded(ref_ids[refs.ids[0].ids], refs.ids[0].lengths, {}), refs.per_image(0), {})],
-            words,
-        )  # fmt: skip
+        out.cider_tokens = tokens
         return
 
     parts, frequencies, kept = [], FrequencyAccumulator(), None
@@ -745,16 +749,11 @@ def _score_ngrams(out: _Scored, encoded: list, vocab: dict[str, int], refs: Capt
         def chunk_statistics(c: int):
             return cider_statistics(joined(c))
 
-        chunks = range(len(encoded))
         scores = [cider_scores(kept if kept is not None else chunk_statistics(c), df=df) for c in chunks]
         out.cider = np.concatenate(scores) if scores else np.zeros(0)
         # one chunk keeps its statistics; several rebuild theirs only if a bootstrap asks for them
         out.cider_chunks = (lambda: [kept]) if kept is not None else (lambda: [chunk_statistics(c) for c in chunks])
-        # what a part of a sharded run keeps for ``vlmeval merge``: its images as token ids, words in text order
-        out.cider_tokens = lambda: (
-            [_together(encoded[c], Encoded(ref_ids[refs.ids[c].ids], refs.ids[c].lengths, {}), refs.per_image(c), {})
-             for c in chunks], words,
-        )  # fmt: skip
+        out.cider_tokens = tokens
 
 
 def _summed(a, b):

@@ -197,11 +197,7 @@ def evaluate(
     if prepared is not None and prepared.references.references != data.references:
         raise AssertionError("an evaluator's references changed")  # a bug: the evaluator holds both
     from vlmeval.metrics.errors import caption_error_types, omission_fields
-
-    def consensus_of(references):
-        from vlmeval.scoring.reference_cache import content_consensus
-
-        return content_consensus(references)  # from the cache of recent runs' references where it can
+    from vlmeval.scoring.reference_cache import content_consensus  # from recent runs' cache where it can
 
     references = data.references if data.has_references else None
     done: dict[str, Any] = {"consensus": prepared.consensus if prepared else None}
@@ -209,7 +205,7 @@ def evaluate(
     def error_types(hallucinated=None) -> list[str | None]:
         with progress.step("error types"):
             if references is not None and done["consensus"] is None:
-                done["consensus"] = consensus_of(references)
+                done["consensus"] = content_consensus(references)
             return caption_error_types(data.predictions, references, hallucinated, done["consensus"])
 
     early = None
@@ -235,7 +231,7 @@ def evaluate(
         if not chair_keys:
             done["types"] = error_types()
         elif references is not None and done["consensus"] is None:
-            done["consensus"] = consensus_of(references)
+            done["consensus"] = content_consensus(references)
 
     try:
         scores = score_captions(
